@@ -1,0 +1,27 @@
+"""Test helpers: run the CLI as a user does, compare rankings up to near-ties."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+NEAR_TIE = 1e-5
+
+
+def run_poserec(*args: str, timeout: float = 120, env: dict | None = None,
+                **kwargs) -> subprocess.CompletedProcess:
+    """Run `poserec ARGS` in a subprocess; returns the completed process (text output)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "realtime.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=full_env, **kwargs)
+
+
+def same_ranking(items: list[int], reference_items: list[int], reference_scores: np.ndarray) -> bool:
+    """True when two top-k lists agree except for the order of items whose reference scores lie
+    within 1e-5 of each other (the reference README's rule): position by position, the items are
+    the same or their reference scores are that close."""
+    return len(items) == len(reference_items) and all(
+        got == want or abs(float(reference_scores[got]) - float(reference_scores[want])) <= NEAR_TIE
+        for got, want in zip(items, reference_items))
