@@ -1,0 +1,124 @@
+"""Messages between threads: frozen dataclasses that validate their shapes, monotonic-ns times."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from poserec_core.recommender import Ranking
+from poserec_core.skeleton import NUM_CHANNELS, NUM_LANDMARKS
+
+
+def _ms(later_ns: int, earlier_ns: int) -> float:
+    return (later_ns - earlier_ns) / 1e6
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A captured image (BGR, H x W x 3 uint8) with its index in the source and capture time."""
+
+    seq: int
+    t_capture_ns: int
+    image: np.ndarray
+
+    def __post_init__(self):
+        if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
+            raise ValueError(f"Frame.image must be (H, W, 3) uint8, got {self.image.shape} "
+                             f"{self.image.dtype}")
+
+
+@dataclass(frozen=True)
+class PoseFrame:
+    """The pose of one frame: landmarks (33, 4) float32, or None when no person was found.
+
+    `image` is the frame the pose came from (shared, not copied), None for pose-only sources.
+    """
+
+    seq: int
+    t_capture_ns: int
+    t_pose_ns: int
+    landmarks: np.ndarray | None
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.landmarks is not None and (
+                self.landmarks.shape != (NUM_LANDMARKS, NUM_CHANNELS)
+                or self.landmarks.dtype != np.float32):
+            raise ValueError(f"PoseFrame.landmarks must be (33, 4) float32, got "
+                             f"{self.landmarks.shape} {self.landmarks.dtype}")
+        if self.t_pose_ns < self.t_capture_ns:
+            raise ValueError("PoseFrame.t_pose_ns is before its capture")
+
+    @property
+    def has_person(self) -> bool:
+        """Whether a person was detected in this frame."""
+        return self.landmarks is not None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The ranking of one window, with the time each stage finished (time.monotonic_ns()).
+
+    window_end: source index of the window's last frame; t_capture_ns: that frame's capture.
+    """
+
+    window_end: int
+    ranking: Ranking
+    t_capture_ns: int
+    t_pose_ns: int
+    t_window_ns: int
+    t_encode_ns: int
+    t_rank_ns: int
+    device: str
+    skipped_windows: int = 0
+
+    def __post_init__(self):
+        times = (self.t_capture_ns, self.t_pose_ns, self.t_window_ns, self.t_encode_ns,
+                 self.t_rank_ns)
+        if any(b < a for a, b in zip(times, times[1:])):
+            raise ValueError(f"Recommendation stage times are out of order: {times}")
+        if self.window_end < 0 or self.skipped_windows < 0:
+            raise ValueError("Recommendation.window_end and skipped_windows must be >= 0")
+
+    @property
+    def latency_ms(self) -> float:
+        """Window latency: capture of the window's last frame to its ranking."""
+        return _ms(self.t_rank_ns, self.t_capture_ns)
+
+    def stage_ms(self) -> dict[str, float]:
+        """Milliseconds spent in each stage for the window's last frame."""
+        return {"pose": _ms(self.t_pose_ns, self.t_capture_ns),
+                "buffer": _ms(self.t_window_ns, self.t_pose_ns),
+                "encode": _ms(self.t_encode_ns, self.t_window_ns),
+                "rank": _ms(self.t_rank_ns, self.t_encode_ns)}
+
+    def to_json(self) -> dict:
+        """The record `--jsonl` writes and the WebSocket sends."""
+        return {"window_end": self.window_end, "top": self.ranking.to_json(),
+                "latency_ms": round(self.latency_ms, 3),
+                "stages_ms": {k: round(v, 3) for k, v in self.stage_ms().items()},
+                "t_capture_ns": self.t_capture_ns, "device": self.device,
+                "skipped_windows": self.skipped_windows}
+
+
+@dataclass(frozen=True)
+class NoPerson:
+    """Published after `reset_after` frames in a row without a person; the buffer was cleared."""
+
+    seq: int
+    t_capture_ns: int
+
+
+@dataclass(frozen=True)
+class StreamEnded:
+    """The source has no more frames (end of file or replay); workers drain and stop."""
+
+    frames: int
+
+
+@dataclass(frozen=True)
+class WorkerFailed:
+    """A worker raised; the main thread ends the run with this error and a non-zero status."""
+
+    worker: str
+    error: BaseException
