@@ -84,6 +84,7 @@ def _install_one(entry: ReleaseFile, path: Path, dest: Path) -> None:
         fd, tmp = tempfile.mkstemp(dir=dest, suffix=".npy")
         os.close(fd)
         np.save(tmp, np.ascontiguousarray(array), allow_pickle=False)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     elif path.resolve() != target.resolve():
         atomic_write_bytes(target, path.read_bytes())

@@ -25,3 +25,15 @@ def same_ranking(items: list[int], reference_items: list[int], reference_scores:
     return len(items) == len(reference_items) and all(
         got == want or abs(float(reference_scores[got]) - float(reference_scores[want])) <= NEAR_TIE
         for got, want in zip(items, reference_items))
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """Run `poserec ARGS` in this process; returns (exit status, stdout, stderr)."""
+    from realtime.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -1,0 +1,1 @@
+"""PoseRec Live tests."""
