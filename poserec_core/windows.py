@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import PoseFileError
+
 
 def window_starts(num_frames: int, window: int, stride: int) -> range:
     """Start indices of every full window: 0, stride, 2*stride, ... while start + window <= F."""
@@ -20,3 +22,18 @@ def cut_windows(sequence: np.ndarray, window: int, stride: int) -> np.ndarray:
     if len(starts) == 0:
         return np.empty((0, window) + sequence.shape[1:], dtype=sequence.dtype)
     return np.stack([sequence[s:s + window] for s in starts])
+
+
+def sequence_from_windows(windows: np.ndarray, stride: int) -> np.ndarray:
+    """Rebuild the sequence (F, ...) that overlapping windows (N, T, ...) were cut from.
+
+    Window 0, then the last `stride` frames of each later window; the overlaps must agree.
+    """
+    n, t = windows.shape[:2]
+    if not 0 < stride <= t:
+        raise ValueError(f"stride {stride} does not fit windows of {t} frames")
+    if not np.array_equal(windows[1:, :t - stride], windows[:-1, stride:]):
+        raise PoseFileError(f"the {n} windows do not overlap by {t - stride} frames; they are not "
+                           "cuts of one sequence")
+    tail = windows[1:, t - stride:].reshape((-1,) + windows.shape[2:])
+    return np.concatenate([windows[0], tail])

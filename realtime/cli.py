@@ -6,9 +6,9 @@ import sys
 
 from poserec_core.errors import PoseRecError
 
-from .commands import extract, recommend, weights
+from .commands import extract, live, recommend, weights
 
-COMMANDS = (weights, recommend, extract)
+COMMANDS = (weights, recommend, extract, live)
 """Subcommand modules, in the order `poserec --help` lists them."""
 
 

@@ -1,0 +1,171 @@
+"""`poserec live`: recommendations in real time from a camera, video, stream, replay or the demo."""
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from poserec_core.device import DEVICE_CHOICES
+from poserec_core.errors import PoseRecError
+
+from ..cli_types import float_in, int_at_least
+from ..pipeline import Pipeline, PipelineConfig
+from ..sources import SourceSpec, parse_source
+
+DEFAULTS = PipelineConfig()
+"""The option defaults are the pipeline's."""
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a headless run cleanly (exit status 128 + the signal's number)."""
+
+
+def _source(text: str) -> SourceSpec:
+    try:
+        return parse_source(text)
+    except PoseRecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _with_suffix(suffix: str):
+    def parse(text: str) -> Path:
+        if Path(text).suffix.lower() != suffix:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {suffix} file")
+        return Path(text)
+    parse.__name__ = f"{suffix} file"
+    return parse
+
+
+def add_parser(sub) -> None:
+    """Register `live`."""
+    parser = sub.add_parser("live", help="recommend effects in real time (camera, video, URL, "
+                                         "replay or demo)")
+    parser.add_argument("--source", type=_source, default=DEFAULTS.source, metavar="S",
+                        help="auto (default: camera 0 when one opens, else demo), a camera index, "
+                             "a video file, an rtsp/http URL, replay:FILE (a pose sequence "
+                             "(F, 33, 4) .npy) or demo (the installed sample, looped)")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default=DEFAULTS.device,
+                        help="auto (default): CUDA when torch sees a GPU, else CPU")
+    parser.add_argument("--window", type=int_at_least(1), default=DEFAULTS.window, metavar="T",
+                        help="frames per window (default %(default)s, as the model was trained)")
+    parser.add_argument("--stride", type=int_at_least(1), default=DEFAULTS.stride, metavar="S",
+                        help="new frames with a person between re-ranks (default %(default)s)")
+    parser.add_argument("--top-k", type=int_at_least(1), default=DEFAULTS.top_k, metavar="K",
+                        help="items shown (default %(default)s)")
+    parser.add_argument("--smoothing", type=float_in(0.0, 1.0, include_high=False),
+                        default=DEFAULTS.smoothing, metavar="A",
+                        help="weight of the past in the score average, in [0, 1); 0 turns "
+                             "smoothing and hysteresis off (default %(default)s)")
+    parser.add_argument("--reset-after", type=int_at_least(1), default=DEFAULTS.reset_after,
+                        metavar="N", help="frames in a row without a person that clear the "
+                                          "window (default %(default)s)")
+    parser.add_argument("--headless", action="store_true",
+                        help="no window: one console line per re-rank")
+    parser.add_argument("--jsonl", type=Path, metavar="OUT",
+                        help="write one JSON object per re-rank, flushed at once")
+    parser.add_argument("--max-frames", type=int_at_least(1), metavar="N",
+                        help="stop after reading N frames from the source")
+    parser.add_argument("--fps", type=float_in(0.0, math.inf, include_high=False), metavar="F",
+                        help="pace files, replays and the demo at F (default: their own rate; 0: "
+                             "as fast as possible); asked of a camera")
+    parser.add_argument("--screenshot", type=_with_suffix(".png"), metavar="PNG",
+                        help="when the run ends, save the last frame with its skeleton "
+                             "(headless) or the window as last shown")
+    parser.add_argument("--pose-model", type=_with_suffix(".task"), metavar="FILE.task",
+                        help="use MediaPipe's Tasks PoseLandmarker with this model instead of the "
+                             "bundled legacy pose solution")
+    parser.add_argument("--weights", type=Path, metavar="DIR",
+                        help="weights directory (default: $POSEREC_WEIGHTS_DIR or installed)")
+    parser.set_defaults(run=run)
+
+
+def pipeline_config(args) -> PipelineConfig:
+    """The PipelineConfig the command line describes."""
+    return PipelineConfig(source=args.source, device=args.device, window=args.window,
+                          stride=args.stride, top_k=args.top_k, smoothing=args.smoothing,
+                          reset_after=args.reset_after, fps=args.fps, max_frames=args.max_frames,
+                          jsonl=args.jsonl, headless=args.headless, pose_model=args.pose_model,
+                          weights_dir=args.weights)
+
+
+def run(args) -> int:
+    """Run the pipeline headless, or hand it to the Qt window; return the exit status."""
+    pipeline = Pipeline(pipeline_config(args))
+    if not args.headless:
+        return _run_window(pipeline, args)
+    if args.screenshot is not None and not args.screenshot.parent.is_dir():
+        raise PoseRecError(f"--screenshot {args.screenshot}: no such directory "
+                           f"{args.screenshot.parent}")
+    with _stop_on_signals(pipeline) as received:
+        pipeline.start()
+        try:
+            print(f"poserec live: source {pipeline.source_info.summary()}", file=sys.stderr)
+            pipeline.wait()
+        finally:
+            pipeline.stop()
+            pipeline.join()
+    _report(pipeline)
+    if pipeline.failure is not None:
+        _report_failure(pipeline.failure)
+        return pipeline.exit_status
+    if args.screenshot is not None:
+        _save_screenshot(pipeline.latest_pose, args.screenshot)
+    return 128 + received[0] if received else 0
+
+
+def _run_window(pipeline, args) -> int:
+    """The Qt window (realtime.ui) starts, shows and stops the pipeline."""
+    from ..ui import run_window
+
+    status = run_window(pipeline, args)
+    if pipeline.failure is not None:
+        _report_failure(pipeline.failure)
+    return status
+
+
+@contextmanager
+def _stop_on_signals(pipeline):
+    """While inside, SIGINT and SIGTERM stop the pipeline; yields the list of signals received."""
+    received: list[int] = []
+
+    def handle(signum, frame):
+        received.append(signum)
+        pipeline.stop()
+
+    previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _report(pipeline) -> None:
+    stats = pipeline.stats()
+    print(f"poserec live: {stats.frames_read} frames read, {stats.frames_dropped} dropped, "
+          f"{stats.frames_with_person} with a person; {stats.windows_ranked} windows ranked, "
+          f"{stats.windows_skipped} skipped; {stats.resets} no-person resets", file=sys.stderr)
+
+
+def _report_failure(failure) -> None:
+    """A user error is raised for the CLI's one line (status 2); anything else is printed here."""
+    if isinstance(failure.error, PoseRecError):
+        raise failure.error
+    print(f"poserec live: error: the {failure.worker} thread failed: "
+          f"{type(failure.error).__name__}: {failure.error}", file=sys.stderr)
+
+
+def _save_screenshot(pose, path: Path) -> None:
+    import cv2
+
+    from ..overlay.annotators import draw_skeleton
+
+    if pose is None or pose.image is None:
+        raise PoseRecError(f"--screenshot {path}: no frame was captured")
+    image = pose.image.copy()
+    if pose.landmarks is not None:
+        draw_skeleton(image, pose.landmarks)
+    if not cv2.imwrite(str(path), image):
+        raise PoseRecError(f"--screenshot {path}: could not write it")

@@ -1,0 +1,73 @@
+"""The pose thread: captured frames in, PoseFrames (landmarks or "no person") out, losslessly."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .channels import LatestWinsSlot, LosslessQueue
+from .messages import Frame, PoseFrame, StreamEnded
+from .worker import POLL_S, Worker
+
+
+class PoseEstimator(Protocol):
+    """A pose backend: open() loads the model, estimate() maps a BGR frame to (33, 4) or None."""
+
+    name: str
+
+    def open(self) -> None:
+        """Load the model."""
+
+    def estimate(self, bgr: np.ndarray) -> np.ndarray | None:
+        """Landmarks (33, 4) float32 of the person in the frame, or None."""
+
+    def close(self) -> None:
+        """Release the model."""
+
+
+def make_pose_estimator(pose_model: Path | None) -> PoseEstimator:
+    """MediaPipe's legacy pose solution (bundled full model), or the Tasks PoseLandmarker on
+    `pose_model` (a `.task` file) when one is given. Nothing is loaded until open()."""
+    if pose_model is None:
+        from .pose_mediapipe import LegacyPoseEstimator
+
+        return LegacyPoseEstimator()
+    from .pose_tasks import TasksPoseEstimator
+
+    return TasksPoseEstimator(pose_model)
+
+
+class PoseWorker(Worker):
+    """Runs the estimator on each Frame; passes StreamEnded on and stops after it.
+
+    `inbox` is a LatestWinsSlot for live sources (the newest frame only) or a LosslessQueue for
+    files; `outbox` (to inference) is lossless. Every PoseFrame is also handed to `publish`.
+    """
+
+    name = "pose"
+
+    def __init__(self, estimator: PoseEstimator, inbox: LatestWinsSlot | LosslessQueue,
+                 outbox: LosslessQueue, publish: Callable[[object], None]):
+        super().__init__(report=publish)
+        self._estimator = estimator
+        self._inbox = inbox
+        self._outbox = outbox
+        self._publish = publish
+
+    def run(self) -> None:
+        """Estimate until the stream ends or stop() is called."""
+        while not self.stopping:
+            item = self._inbox.get(POLL_S)
+            if item is None:
+                continue
+            if isinstance(item, Frame):
+                item = self._estimate(item)
+                self._publish(item)
+            if not self._outbox.put(item, self._stop_event) or isinstance(item, StreamEnded):
+                return
+
+    def _estimate(self, frame: Frame) -> PoseFrame:
+        landmarks = self._estimator.estimate(frame.image)
+        return PoseFrame(frame.seq, frame.t_capture_ns, time.monotonic_ns(), landmarks, frame.image)

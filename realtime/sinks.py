@@ -1,0 +1,73 @@
+"""Where recommendations go besides the window: a JSONL file and a concise console view.
+
+Sinks are pipeline listeners: called from the inference thread with each message, opened in
+Pipeline.start() and closed once that thread has ended.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from poserec_core.errors import PoseRecError
+
+from .messages import NoPerson, Recommendation
+
+
+class JsonlSink:
+    """One JSON object per re-rank (`Recommendation.to_json()`), flushed at once."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._file: TextIO | None = None
+
+    def open(self) -> None:
+        """Create (or truncate) the file."""
+        if not self.path.parent.is_dir():
+            raise PoseRecError(f"--jsonl {self.path}: no such directory {self.path.parent}")
+        try:
+            self._file = open(self.path, "w", encoding="utf-8")
+        except OSError as exc:
+            raise PoseRecError(f"--jsonl {self.path}: cannot write it ({exc.strerror})") from None
+
+    def __call__(self, message: object) -> None:
+        """Write a Recommendation as one line; other messages are not records."""
+        if isinstance(message, Recommendation):
+            self._file.write(json.dumps(message.to_json()) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class ConsoleSink:
+    """One line per re-rank (window end, latency, top items) and per "no person" reset."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self._stream = stream
+
+    def open(self) -> None:
+        """Bind to stdout unless a stream was given."""
+        self._stream = self._stream or sys.stdout
+
+    def __call__(self, message: object) -> None:
+        """Print recommendations and resets; other messages are not shown."""
+        if isinstance(message, Recommendation):
+            items = " | ".join(f"{name} {score:.3f}" for name, score in
+                               zip(message.ranking.names, message.ranking.scores))
+            skipped = f"  (+{message.skipped_windows} skipped)" if message.skipped_windows else ""
+            line = f"frame {message.window_end:>6}  {message.latency_ms:7.1f} ms  {items}{skipped}"
+        elif isinstance(message, NoPerson):
+            line = f"frame {message.seq:>6}  no person; waiting for one"
+        else:
+            return
+        print(line, file=self._stream, flush=True)
+
+    def close(self) -> None:
+        """Flush the stream (it is not ours to close)."""
+        if self._stream is not None:
+            self._stream.flush()

@@ -1,0 +1,87 @@
+"""Score smoothing for the live view: an exponential moving average and a top-k hysteresis.
+
+With `alpha` 0 both are off and the ranking is the plain top-k of each window's scores, as
+`poserec recommend` gives.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_HYSTERESIS = 0.005
+"""Score margin by which a newcomer must beat a shown item (about twice the median gap between
+the 5th and 6th item of the published sample's windows)."""
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """alpha: weight of the past in the average, in [0, 1); 0 turns smoothing and hysteresis off.
+
+    hysteresis: an item shown in the previous top-k keeps its place unless another item's
+    smoothed score beats it by more than this margin.
+    """
+
+    alpha: float
+    hysteresis: float = DEFAULT_HYSTERESIS
+
+    def __post_init__(self):
+        if not 0.0 <= self.alpha < 1.0:
+            raise ValueError(f"smoothing alpha must be in [0, 1), got {self.alpha}")
+        if not self.hysteresis >= 0.0:
+            raise ValueError(f"hysteresis must be >= 0, got {self.hysteresis}")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any smoothing applies."""
+        return self.alpha > 0.0
+
+
+def plain_top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first."""
+    k = min(k, len(scores))
+    best = np.argpartition(-scores, k - 1)[:k]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
+class ScoreSmoother:
+    """Turns each window's scores (n_items,) into the shown top-k: items and smoothed scores."""
+
+    def __init__(self, config: SmoothingConfig, top_k: int):
+        self.config = config
+        self.top_k = top_k
+        self._average: np.ndarray | None = None
+        self._shown: np.ndarray = np.empty(0, dtype=np.int64)
+
+    def reset(self) -> None:
+        """Forget the average and the shown items (after the person left)."""
+        self._average = None
+        self._shown = np.empty(0, dtype=np.int64)
+
+    def update(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fold in one window's scores; return the shown items and their smoothed scores."""
+        if not self.config.enabled:
+            items = plain_top_k(scores, self.top_k)
+            return items, scores[items]
+        alpha = self.config.alpha
+        self._average = (scores.astype(np.float64) if self._average is None
+                         else alpha * self._average + (1.0 - alpha) * scores)
+        average = self._average
+        favoured = average.copy()
+        favoured[self._shown] += self.config.hysteresis
+        items = self._stable_order(plain_top_k(favoured, self.top_k), average)
+        self._shown = items
+        return items, average[items].astype(np.float32)
+
+    def _stable_order(self, items: np.ndarray, average: np.ndarray) -> np.ndarray:
+        """Items that stay keep their previous order unless one beats the item above it by more
+        than the margin; newcomers follow, best first."""
+        previous = {int(item): rank for rank, item in enumerate(self._shown)}
+        ordered = sorted((int(i) for i in items),
+                         key=lambda i: (previous.get(i, len(previous)), -average[i]))
+        for n in range(1, len(ordered)):
+            m = n
+            while m > 0 and average[ordered[m]] > average[ordered[m - 1]] + self.config.hysteresis:
+                ordered[m - 1], ordered[m] = ordered[m], ordered[m - 1]
+                m -= 1
+        return np.array(ordered, dtype=np.int64)

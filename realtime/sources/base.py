@@ -1,0 +1,58 @@
+"""What every source offers the capture thread."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..messages import Frame, PoseFrame
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What an opened source actually delivers (a camera may not grant what was asked).
+
+    fps: the source's own frame rate (None when unknown); file and replay sources are paced at
+    it unless `--fps` says otherwise. frames: the length of a file or replay, None for live ones.
+    """
+
+    description: str
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    fourcc: str | None = None
+    frames: int | None = None
+
+    def summary(self) -> str:
+        """One line: what was opened, its resolution, rate and codec when known."""
+        parts = [self.description]
+        if self.width and self.height:
+            parts.append(f"{self.width}x{self.height}")
+        if self.fps:
+            parts.append(f"{self.fps:g} fps")
+        if self.fourcc:
+            parts.append(self.fourcc)
+        if self.frames is not None:
+            parts.append(f"{self.frames} frames")
+        return ", ".join(parts)
+
+
+class Source(Protocol):
+    """A source of frames. open() in the main thread (errors are PoseRecError), read() in the
+    capture thread, close() after that thread ended.
+
+    lossless: every frame must reach the model (files, replays); False for cameras and streams,
+    whose stale frames are dropped. gives_poses: read() returns PoseFrames and MediaPipe is
+    skipped (replay, demo); otherwise it returns Frames.
+    """
+
+    lossless: bool
+    gives_poses: bool
+
+    def open(self) -> SourceInfo:
+        """Open the device or file; raise PoseRecError with what to do when it cannot."""
+
+    def read(self) -> Frame | PoseFrame | None:
+        """The next frame, stamped with its index in the source and capture time; None at the end."""
+
+    def close(self) -> None:
+        """Release the device or file."""

@@ -1,0 +1,148 @@
+"""Image sources read with OpenCV: a camera, a video file, a network stream (rtsp/http)."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from poserec_core.errors import PoseRecError
+
+from ..messages import Frame
+from .base import SourceInfo
+
+STREAM_TIMEOUT_MS = 5000
+"""How long opening a network stream, or waiting for one of its frames, may take."""
+
+
+def _fourcc(code: float) -> str | None:
+    value = int(code)
+    text = "".join(chr((value >> (8 * i)) & 0xFF) for i in range(4))
+    return text if value and text.isprintable() else None
+
+
+def _info(capture, description: str, has_length: bool) -> SourceInfo:
+    import cv2
+
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    return SourceInfo(description, int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) or None,
+                      int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or None,
+                      float(capture.get(cv2.CAP_PROP_FPS)) or None,
+                      _fourcc(capture.get(cv2.CAP_PROP_FOURCC)),
+                      count if has_length and count > 0 else None)
+
+
+@contextmanager
+def _quiet_opencv():
+    """Silence OpenCV's own log while probing a device (its warnings are not the user's errors)."""
+    import cv2
+
+    previous = cv2.getLogLevel()
+    cv2.setLogLevel(0)
+    try:
+        yield
+    finally:
+        cv2.setLogLevel(previous)
+
+
+class _OpenCVSource:
+    """Shared read/close of a cv2.VideoCapture; subclasses open it."""
+
+    gives_poses = False
+    lossless = False
+
+    def __init__(self):
+        self._capture = None
+        self._seq = 0
+
+    def read(self) -> Frame | None:
+        """The next BGR frame, or None at the end."""
+        ok, image = self._capture.read()
+        if not ok:
+            return self._on_end()
+        frame = Frame(self._seq, time.monotonic_ns(), image)
+        self._seq += 1
+        return frame
+
+    def _on_end(self) -> None:
+        return None
+
+    def close(self) -> None:
+        """Release the capture."""
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class CameraSource(_OpenCVSource):
+    """A local camera by index, asked for a 1-frame buffer (stale frames are dropped)."""
+
+    def __init__(self, index: int, requested_fps: float | None = None):
+        super().__init__()
+        self.index = index
+        self.requested_fps = requested_fps
+
+    def open(self) -> SourceInfo:
+        """Open the camera; report the resolution, FPS and FOURCC it actually gives."""
+        import cv2
+
+        with _quiet_opencv():
+            capture = cv2.VideoCapture(self.index)
+            if not capture.isOpened():
+                capture.release()
+                raise PoseRecError(f"camera {self.index}: cannot be opened (no such device, or it "
+                                   "is busy); pass --source with a video file, a URL, "
+                                   "replay:FILE or demo")
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        if self.requested_fps:
+            capture.set(cv2.CAP_PROP_FPS, self.requested_fps)
+        self._capture = capture
+        return _info(capture, f"camera {self.index}", has_length=False)
+
+    def _on_end(self) -> None:
+        raise PoseRecError(f"camera {self.index}: stopped delivering frames (unplugged or taken "
+                           "by another program)")
+
+
+class VideoFileSource(_OpenCVSource):
+    """A video file, read frame by frame; lossless."""
+
+    lossless = True
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+
+    def open(self) -> SourceInfo:
+        """Open the file; a missing or undecodable file is a PoseRecError."""
+        import cv2
+
+        if not self.path.is_file():
+            raise PoseRecError(f"--source {self.path}: no such video file")
+        capture = cv2.VideoCapture(str(self.path))
+        if not capture.isOpened():
+            raise PoseRecError(f"--source {self.path}: OpenCV cannot open it as a video")
+        self._capture = capture
+        return _info(capture, f"video {self.path}", has_length=True)
+
+
+class StreamSource(_OpenCVSource):
+    """A network stream (rtsp, http, ...) as OpenCV's FFmpeg backend opens it; stale frames drop."""
+
+    def __init__(self, url: str):
+        super().__init__()
+        self.url = url
+
+    def open(self) -> SourceInfo:
+        """Connect, waiting at most STREAM_TIMEOUT_MS."""
+        import cv2
+
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS,
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+        capture = cv2.VideoCapture(self.url, cv2.CAP_ANY, params)
+        if not capture.isOpened():
+            capture.release()
+            raise PoseRecError(f"--source {self.url}: cannot open the stream (unreachable, or "
+                               "not a video OpenCV can decode)")
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self._capture = capture
+        return _info(capture, f"stream {self.url}", has_length=False)

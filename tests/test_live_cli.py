@@ -1,0 +1,167 @@
+"""`poserec live` from the command line: the reference replay, options, signals, failures."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from poserec_core.errors import PoseRecError
+
+from .helpers import run_main, run_poserec, same_ranking
+from .media import make_empty_video
+
+REPLAY_ARGS = ("--headless", "--window", "10", "--stride", "5", "--smoothing", "0", "--fps", "0")
+
+
+def read_jsonl(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_replaying_the_sample_sequence_gives_the_reference_rankings(
+        weights_dir, reference_dir, reference_top5, reference_scores, tmp_path):
+    out = tmp_path / "live.jsonl"
+    result = run_poserec("live", "--source", f"replay:{reference_dir / 'sample_sequence.npy'}",
+                         *REPLAY_ARGS, "--jsonl", out, "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(out)
+    assert [r["window_end"] for r in records] == list(range(9, 410, 5))
+    for n, (record, reference) in enumerate(zip(records, reference_top5["windows"])):
+        items = [e["item"] for e in record["top"]]
+        assert same_ranking(items, [e["item"] for e in reference["top5"]], reference_scores[n]), n
+        for entry in record["top"]:
+            assert abs(entry["score"] - reference_scores[n, entry["item"]]) <= 1e-5, n
+        assert record["latency_ms"] >= 0 and record["skipped_windows"] == 0
+    assert len(result.stdout.splitlines()) == 81
+    assert "replay" in result.stderr and "81 windows ranked, 0 skipped" in result.stderr
+
+
+@pytest.mark.parametrize("args, error", [
+    (["--window", "0"], "argument --window: 0 is below the minimum 1"),
+    (["--stride", "x"], "argument --stride: 'x' is not an integer"),
+    (["--top-k", "0"], "argument --top-k"),
+    (["--smoothing", "1"], "argument --smoothing: 1.0 is outside [0.0, 1.0)"),
+    (["--smoothing", "-0.1"], "argument --smoothing"),
+    (["--reset-after", "0"], "argument --reset-after"),
+    (["--fps", "-1"], "argument --fps"),
+    (["--fps", "nan"], "argument --fps"),
+    (["--max-frames", "0"], "argument --max-frames"),
+    (["--device", "tpu"], "argument --device"),
+    (["--source", "replay:"], "argument --source: --source replay: needs a file"),
+    (["--screenshot", "shot.jpg"], "argument --screenshot: 'shot.jpg' is not a .png file"),
+    (["--pose-model", "pose.tflite"], "argument --pose-model: 'pose.tflite' is not a .task file"),
+])
+def test_bad_options_are_one_line_usage_errors(capsys, args, error):
+    code, _, err = run_main(capsys, "live", "--headless", *args)
+    assert code == 2 and error in err and len(err.strip().splitlines()) == 1
+
+
+def not_a_video(tmp):
+    path = tmp / "notes.avi"
+    path.write_text("not a video")
+    return path
+
+
+def windows_file(tmp):
+    path = tmp / "windows.npy"
+    np.save(path, np.zeros((2, 10, 33, 4)))
+    return path
+
+
+@pytest.mark.parametrize("make_args, error", [
+    (lambda tmp: ["--source", f"replay:{tmp / 'missing.npy'}"], "missing.npy: no such file"),
+    (lambda tmp: ["--source", f"replay:{windows_file(tmp)}"], "expected (F, 33, 4)"),
+    (lambda tmp: ["--source", tmp / "missing.avi"], "no such video file"),
+    (lambda tmp: ["--source", not_a_video(tmp)], "cannot open it as a video"),
+    (lambda tmp: ["--source", "97"], "camera 97: cannot be opened"),
+    (lambda tmp: ["--source", "demo", "--jsonl", tmp / "no" / "x.jsonl"], "no such directory"),
+    (lambda tmp: ["--source", "demo", "--screenshot", tmp / "no" / "x.png"], "no such directory"),
+    (lambda tmp: ["--source", "demo", "--pose-model", "m.task"], "--pose-model does not apply"),
+    (lambda tmp: ["--source", make_empty_video(tmp / "empty.avi", 2), "--pose-model",
+                  tmp / "m.task"], "m.task: no such file"),
+    (lambda tmp: ["--source", make_empty_video(tmp / "empty.avi", 2), "--pose-model",
+                  not_a_video(tmp).rename(tmp / "bad.task")], "cannot load it as a PoseLandmarker"),
+    (lambda tmp: ["--source", "demo", "--weights", tmp], "no PoseRec weights in"),
+    (lambda tmp: ["--source", "rtsp://127.0.0.1:9/x", "--fps", "10"], "--fps does not apply"),
+])
+def test_user_errors_exit_2_with_one_line(capsys, weights_dir, tmp_path, make_args, error):
+    code, _, err = run_main(capsys, "live", "--headless", "--max-frames", "5", *make_args(tmp_path))
+    assert code == 2 and error in err, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("poserec live: error: ")
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(capsys, weights_dir):
+    import torch
+
+    code, _, err = run_main(capsys, "live", "--headless", "--source", "demo", "--max-frames", "12",
+                            "--device", "cuda")
+    if torch.cuda.is_available():
+        assert code == 0, err
+    else:
+        assert code == 2 and "torch sees no CUDA GPU" in err
+
+
+class NoCamera:
+    """A CameraSource stand-in for a machine without a camera, whatever this one has."""
+
+    def __init__(self, index, requested_fps=None):
+        self.index = index
+
+    def open(self):
+        raise PoseRecError(f"camera {self.index}: cannot be opened")
+
+
+def test_auto_falls_back_to_the_demo_and_says_so(capsys, monkeypatch, weights_dir):
+    import realtime.sources as sources
+
+    monkeypatch.setattr(sources, "CameraSource", NoCamera)
+    code, out, err = run_main(capsys, "live", "--headless", "--max-frames", "12", "--fps", "0")
+    assert code == 0, err
+    assert err.splitlines()[0].startswith("poserec live: source auto: no camera opened, so demo")
+    assert len(out.splitlines()) == 1  # frames 0..11: one window, ending at 9
+
+
+def test_a_worker_failure_ends_the_run_with_a_message(capsys, monkeypatch, weights_dir):
+    import realtime.sources.pose_sources as pose_sources
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the canvas broke")
+
+    monkeypatch.setattr(pose_sources, "skeleton_canvas", broken)
+    code, _, err = run_main(capsys, "live", "--headless", "--source", "demo", "--fps", "0")
+    assert code == 1
+    assert err.strip().splitlines()[-1] == ("poserec live: error: the capture thread failed: "
+                                            "RuntimeError: the canvas broke")
+
+
+def test_headless_screenshot_saves_the_last_frame(capsys, weights_dir, tmp_path):
+    import cv2
+
+    shot = tmp_path / "shot.png"
+    code, _, err = run_main(capsys, "live", "--headless", "--source", "demo", "--fps", "0",
+                            "--max-frames", "15", "--screenshot", shot)
+    image = cv2.imread(str(shot))
+    assert code == 0, err
+    assert image.shape == (480, 640, 3) and len(np.unique(image.reshape(-1, 3), axis=0)) > 2
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_a_run_and_flush_the_sinks(weights_dir, tmp_path, signum):
+    out = tmp_path / "live.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "realtime.cli", "live", "--headless", "--source", "demo",
+         "--jsonl", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        shown = [process.stdout.readline() for _ in range(2)]  # two re-ranks are on screen
+        assert all(line.startswith("frame") for line in shown), process.communicate()[1]
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=5)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signum, err
+    records = read_jsonl(out)
+    assert len(records) >= 2 and all(r["window_end"] % 5 == 4 for r in records)
+    assert "windows ranked" in err and "Traceback" not in err
