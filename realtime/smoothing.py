@@ -18,8 +18,8 @@ the 5th and 6th item of the published sample's windows)."""
 class SmoothingConfig:
     """alpha: weight of the past in the average, in [0, 1); 0 turns smoothing and hysteresis off.
 
-    hysteresis: an item shown in the previous top-k keeps its place unless another item's
-    smoothed score beats it by more than this margin.
+    hysteresis: an item shown in the previous top-k stays shown unless another item's
+    smoothed score beats it by more than this margin; shown items are ordered by smoothed score.
     """
 
     alpha: float
@@ -69,19 +69,7 @@ class ScoreSmoother:
         average = self._average
         favoured = average.copy()
         favoured[self._shown] += self.config.hysteresis
-        items = self._stable_order(plain_top_k(favoured, self.top_k), average)
+        members = plain_top_k(favoured, self.top_k)
+        items = members[np.argsort(-average[members], kind="stable")]
         self._shown = items
         return items, average[items].astype(np.float32)
-
-    def _stable_order(self, items: np.ndarray, average: np.ndarray) -> np.ndarray:
-        """Items that stay keep their previous order unless one beats the item above it by more
-        than the margin; newcomers follow, best first."""
-        previous = {int(item): rank for rank, item in enumerate(self._shown)}
-        ordered = sorted((int(i) for i in items),
-                         key=lambda i: (previous.get(i, len(previous)), -average[i]))
-        for n in range(1, len(ordered)):
-            m = n
-            while m > 0 and average[ordered[m]] > average[ordered[m - 1]] + self.config.hysteresis:
-                ordered[m - 1], ordered[m] = ordered[m], ordered[m - 1]
-                m -= 1
-        return np.array(ordered, dtype=np.int64)

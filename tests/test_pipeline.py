@@ -396,9 +396,9 @@ def test_a_full_lossless_queue_gives_up_on_stop():
     # a shown item keeps its place against a newcomer ahead by less than the margin ...
     (0.5, 0.005, 1, [[0.30, 0.29, 0.0], [0.29, 0.302, 0.0]], [0]),
     (0.5, 0.0, 1, [[0.30, 0.29, 0.0], [0.29, 0.302, 0.0]], [1]),
-    # ... and its rank against a shown item ahead by less than the margin
-    (0.5, 0.005, 2, [[0.30, 0.29, 0.0], [0.29, 0.30, 0.0], [0.30, 0.308, 0.0]], [0, 1]),
-    (0.5, 0.0, 2, [[0.30, 0.29, 0.0], [0.29, 0.30, 0.0], [0.30, 0.308, 0.0]], [1, 0]),
+    # ... but the shown items are always listed by their smoothed score, best first
+    (0.5, 0.005, 2, [[0.30, 0.29, 0.0], [0.29, 0.30, 0.0], [0.30, 0.308, 0.0]], [1, 0]),
+    (0.5, 0.005, 3, [[0.30, 0.29, 0.28], [0.28, 0.29, 0.31]], [2, 0, 1]),
     # a clear winner takes the first place at once
     (0.5, 0.005, 2, [[0.30, 0.29, 0.0], [0.10, 0.60, 0.0]], [1, 0]),
 ])
