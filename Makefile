@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Release files: $POSEREC_WEIGHTS_SOURCE, else ../shared/poserec-release beside a checkout, else upstream.
 POSEREC_WEIGHTS_SOURCE ?= $(if $(wildcard ../shared/poserec-release/SHA256SUMS),$(abspath ../shared/poserec-release),)
 export POSEREC_WEIGHTS_SOURCE
-SYSTEM_PACKAGES := xvfb xauth libgl1 libglib2.0-0 libegl1 libfontconfig1 libdbus-1-3 \
+SYSTEM_PACKAGES := xvfb xauth libgl1 libglib2.0-0 libegl1 libfontconfig1 libdbus-1-3 chromium \
 	libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0 libxcb-render-util0 \
 	libxcb-shape0 libxcb-xfixes0 libxcb-randr0 libxkbcommon-x11-0 libxkbcommon0
 ARGS ?=

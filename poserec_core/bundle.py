@@ -108,6 +108,10 @@ def read_manifest(directory: str | Path) -> Manifest:
         for role in REQUIRED_ROLES:
             if not isinstance(files.get(role), dict):
                 raise ValueError(f"no '{role}' entry")
+        for role, entry in files.items():
+            if not (isinstance(entry, dict) and isinstance(entry.get("file"), str)
+                    and isinstance(entry.get("sha256"), str)):
+                raise ValueError(f"the '{role}' entry needs a file name and a sha256")
         return Manifest(directory, str(data["origin"]), int(data["window_frames"]), files)
     except (ValueError, KeyError, TypeError) as exc:
         raise WeightsError(f"{path}: not a valid weights manifest ({exc}); run "

@@ -31,10 +31,13 @@ def validate_poses(array: np.ndarray, rank: int, source: str) -> np.ndarray:
                             "(33 BlazePose landmarks of x, y, z, visibility)")
     if array.size == 0:
         raise PoseFileError(f"{source}: holds no poses (shape {array.shape})")
-    if not np.isfinite(array).all():
-        bad = int(np.count_nonzero(~np.isfinite(array)))
-        raise PoseFileError(f"{source}: {bad} NaN or infinite values; poses must be finite")
-    return np.ascontiguousarray(array, dtype=np.float32)
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf: refused below
+        poses = np.ascontiguousarray(array, dtype=np.float32)
+    if not np.isfinite(poses).all():
+        bad = int(np.count_nonzero(~np.isfinite(poses)))
+        raise PoseFileError(f"{source}: {bad} NaN or infinite values (as float32); poses must be "
+                            "finite")
+    return poses
 
 
 def _check_file(path: Path, max_bytes: int) -> None:
@@ -47,9 +50,38 @@ def _check_file(path: Path, max_bytes: int) -> None:
         raise PoseFileError(f"{path}: {size} bytes is over the {max_bytes}-byte limit for pose files")
 
 
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _check_npy_header(stream, data_bytes: int, source: str) -> None:
+    """Refuse a .npy whose header declares more data than the `data_bytes` that follow the magic
+    string, before numpy allocates what the header asks for (a forged header cannot make a
+    small file allocate terabytes)."""
+    version = np.lib.format.read_magic(stream)
+    reader = _HEADER_READERS.get(version)
+    if reader is None:
+        raise PoseFileError(f"{source}: .npy format version {version[0]}.{version[1]} is not "
+                            "supported; save it with numpy.save")
+    start = stream.tell()
+    try:
+        shape, _, dtype = reader(stream)
+    except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, TokenError
+        raise PoseFileError(f"{source}: not a plain .npy array (bad header: "
+                            f"{type(exc).__name__})") from None
+    available = data_bytes - (stream.tell() - start)
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if declared > available:
+        raise PoseFileError(f"{source}: truncated or forged .npy: its header declares shape "
+                            f"{shape} ({declared} bytes), the file holds {max(available, 0)}")
+
+
 def _load_npy(path: Path, max_bytes: int) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False, mmap_mode=None)
+        with open(path, "rb") as stream:
+            _check_npy_header(stream, path.stat().st_size - np.lib.format.MAGIC_LEN, str(path))
+            stream.seek(0)
+            return np.load(stream, allow_pickle=False)
     except ValueError as exc:
         raise PoseFileError(f"{path}: not a plain .npy array ({exc})") from None
     except (OSError, EOFError) as exc:
@@ -66,6 +98,9 @@ def _load_npz(path: Path, max_bytes: int) -> np.ndarray:
             if info.file_size > max_bytes:
                 raise PoseFileError(f"{path}: 'poses' unpacks to {info.file_size} bytes, over the "
                                     f"{max_bytes}-byte limit")
+            with archive.zip.open(info) as member:
+                _check_npy_header(member, info.file_size - np.lib.format.MAGIC_LEN,
+                                  f"{path} ('poses')")
             return archive["poses"]
     except PoseFileError:
         raise

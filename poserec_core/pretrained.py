@@ -11,6 +11,7 @@ from .bundle import Manifest, load_names, load_npy
 from .catalog import Catalog
 from .errors import WeightsError
 from .pose_files import validate_poses
+from .release import EMBEDDING_DIM
 
 
 def load_state_dict(manifest: Manifest) -> dict[str, torch.Tensor]:
@@ -26,8 +27,14 @@ def load_state_dict(manifest: Manifest) -> dict[str, torch.Tensor]:
 
 
 def load_catalog(manifest: Manifest) -> Catalog:
-    """Item names, per-prototype embeddings and prototype distribution, hash-checked."""
-    embeddings = load_npy(manifest.path("item_embeddings")).astype(np.float32, copy=False)
+    """Item names, per-prototype embeddings and prototype distribution, hash-checked; the
+    embeddings (P, n_items, D) must match the encoder's P * D = EMBEDDING_DIM outputs."""
+    path = manifest.path("item_embeddings")
+    embeddings = load_npy(path).astype(np.float32, copy=False)
+    if embeddings.ndim == 3 and embeddings.shape[0] * embeddings.shape[2] != EMBEDDING_DIM:
+        raise WeightsError(f"{path}: item embeddings have shape {embeddings.shape}, "
+                           f"{embeddings.shape[0] * embeddings.shape[2]} values per item where "
+                           f"the encoder gives {EMBEDDING_DIM}")
     dis = load_npy(manifest.path("prototype_dis")).astype(np.float32, copy=False)
     return Catalog(load_names(manifest.path("item_names")), embeddings, dis)
 

@@ -48,9 +48,11 @@ def load_numpy_pickle(path: Path, max_bytes: int) -> np.ndarray | list[np.ndarra
     """
     path = Path(path)
     size = path.stat().st_size
-    if size > max_bytes:
-        raise UnsafePickleError(f"{path}: {size} bytes is over the {max_bytes}-byte limit")
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)  # the file may have grown since stat()
+    if max(size, len(data)) > max_bytes:
+        raise UnsafePickleError(f"{path}: {max(size, len(data))} bytes is over the "
+                                f"{max_bytes}-byte limit")
     try:
         obj = _NumpyOnlyUnpickler(io.BytesIO(data)).load()
     except UnsafePickleError as exc:

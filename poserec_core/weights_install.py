@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -17,6 +16,9 @@ from .safe_pickle import load_numpy_pickle
 
 _PICKLE_LIMIT = 64 << 20
 _DOWNLOAD_TIMEOUT_S = 60
+_DOWNLOAD_LIMIT = 64 << 20
+"""No release file is near this size (the largest, the encoder, is under 4 MB); a server that
+sends more is refused before it fills the disk."""
 
 
 def default_weights_dir() -> Path:
@@ -48,7 +50,11 @@ def _fetch(entry: ReleaseFile, source: str, into: Path) -> Path:
         try:
             with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response, \
                     open(target, "wb") as out:
-                shutil.copyfileobj(response, out)
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    if out.tell() + len(block) > _DOWNLOAD_LIMIT:
+                        raise WeightsError(f"{entry.name}: {url} sends more than "
+                                           f"{_DOWNLOAD_LIMIT} bytes; not the release file")
+                    out.write(block)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise WeightsError(f"{entry.name}: download from {url} failed ({exc}); check the "
                                "network or pass --from DIR with the release files") from None

@@ -22,6 +22,17 @@ def int_at_least(minimum: int):
     return parse
 
 
+def int_in(low: int, high: int):
+    """An integer in [low, high]."""
+    def parse(text: str) -> int:
+        value = _number(text, int, "an integer")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside [{low}, {high}]")
+        return value
+    parse.__name__ = f"integer in [{low}, {high}]"
+    return parse
+
+
 def float_in(low: float, high: float, include_high: bool = True):
     """A float in [low, high] (or [low, high) when include_high is False)."""
     def parse(text: str) -> float:

@@ -122,3 +122,53 @@ class WorkerFailed:
 
     worker: str
     error: BaseException
+
+
+@dataclass(frozen=True)
+class SourceStalled:
+    """A live source stopped giving new frames: none came (`frozen` False) or every one was the
+    same image (`frozen` True) since `t_last_new_ns`; `reason` says so in one line. Published
+    once per stall, at `t_detected_ns`, by the watchdog."""
+
+    source: str
+    reason: str
+    frozen: bool
+    t_last_new_ns: int
+    t_detected_ns: int
+
+    def __post_init__(self):
+        if self.t_detected_ns < self.t_last_new_ns:
+            raise ValueError("SourceStalled.t_detected_ns is before its last new frame")
+
+
+@dataclass(frozen=True)
+class SourceRecovered:
+    """New frames flow again after a SourceStalled (the source was reopened, or the image moved)."""
+
+    source: str
+    t_stalled_ns: int
+    t_recovered_ns: int
+
+    def __post_init__(self):
+        if self.t_recovered_ns < self.t_stalled_ns:
+            raise ValueError("SourceRecovered.t_recovered_ns is before the stall")
+
+    @property
+    def stalled_s(self) -> float:
+        """Seconds from the stall's detection to the recovery."""
+        return (self.t_recovered_ns - self.t_stalled_ns) / 1e9
+
+
+@dataclass(frozen=True)
+class SourceIncomplete:
+    """A video file ended before its declared length: its `frames_read` decoded frames were used,
+    the rest could not be decoded; `reason` says so in one line."""
+
+    reason: str
+    frames_read: int
+    frames_declared: int
+
+    def __post_init__(self):
+        if not 0 <= self.frames_read < self.frames_declared:
+            raise ValueError(f"SourceIncomplete: {self.frames_read} of {self.frames_declared} "
+                             "frames is not an early end")

@@ -21,7 +21,9 @@ Use from another thread or the Qt window:
     status = pipeline.exit_status       # 0, 1 (a bug in a worker) or 2 (a user error)
 
 Listeners get every PoseFrame (with its image, as soon as it exists), Recommendation, NoPerson,
-and finally StreamEnded or WorkerFailed. They run on the producing worker's thread, so they must
+SourceStalled and SourceRecovered (cameras and streams, from the watchdog thread), SourceIncomplete
+(a video file that ended early; also kept in `source_incomplete`), and finally StreamEnded or
+WorkerFailed. They run on the producing worker's thread, so they must
 be cheap and must not block (store the newest message, emit a Qt signal); an exception in a
 listener fails that worker. `latest_pose` and `latest_recommendation` hold the newest of each
 for a display that polls instead. Every message carries `time.monotonic_ns()` stage times.
@@ -43,10 +45,11 @@ from poserec_core.release import WINDOW_FRAMES
 from .capture_worker import CaptureWorker
 from .channels import LatestWinsSlot, LosslessQueue
 from .inference_worker import InferenceConfig, InferenceWorker, WindowScorer
-from .messages import PoseFrame, Recommendation, StreamEnded, WorkerFailed
+from .messages import PoseFrame, Recommendation, SourceIncomplete, StreamEnded, WorkerFailed
 from .pose_worker import PoseEstimator, PoseWorker, make_pose_estimator
 from .sinks import ConsoleSink, JsonlSink
 from .smoothing import DEFAULT_HYSTERESIS, SmoothingConfig
+from .source_watchdog import FrameHeartbeat, SourceWatchdog, WatchdogConfig
 from .sources import Source, SourceInfo, SourceSpec, open_source
 from .worker import POLL_S, Worker
 
@@ -66,7 +69,8 @@ Listener = Callable[[object], None]
 class PipelineConfig:
     """Everything `poserec live` sets, validated. fps: None paces files and replays at their
     own rate (cameras and streams run at theirs), 0 runs as fast as possible, F > 0 paces at F
-    (asked of a camera). smoothing: the EMA weight of the past, 0 turns smoothing off."""
+    (asked of a camera). smoothing: the EMA weight of the past, 0 turns smoothing off.
+    watchdog: when a camera or stream counts as stalled, and how a lost one is reopened."""
 
     source: SourceSpec = SourceSpec("auto")
     device: str = "auto"
@@ -82,6 +86,7 @@ class PipelineConfig:
     headless: bool = True
     pose_model: Path | None = None
     weights_dir: Path | None = None
+    watchdog: WatchdogConfig = WatchdogConfig()
 
     def __post_init__(self):
         for name in ("window", "stride", "top_k", "reset_after"):
@@ -129,12 +134,14 @@ class Pipeline:
         self.source_info: SourceInfo | None = None
         self.latest_pose: PoseFrame | None = None
         self.latest_recommendation: Recommendation | None = None
+        self.source_incomplete: SourceIncomplete | None = None
         self._recommender = recommender
         self._source = source
         self._estimator = estimator
         self._console = console
         self._listeners: tuple[Listener, ...] = ()
         self._sinks: list = []
+        self._sink_factories: tuple[Callable[[Pipeline], object], ...] = ()
         self._outcome: queue.Queue = queue.Queue()
         self._stop_requested = threading.Event()
         self._failure: WorkerFailed | None = None
@@ -150,6 +157,17 @@ class Pipeline:
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(message)` for every message from now on (see the module docstring)."""
         self._listeners = (*self._listeners, listener)
+
+    def add_sink(self, make_sink: Callable[[Pipeline], object]) -> None:
+        """Before start(): start() calls `make_sink(self)` once the source is open (so a sink can
+        read `source_info`, `gives_poses` and `lossless`), opens the sink with the built-in ones,
+        makes it a listener, and join() closes it (realtime.outputs uses this)."""
+        self._sink_factories = (*self._sink_factories, make_sink)
+
+    @property
+    def lossless(self) -> bool:
+        """Whether the opened source is lossless (files, replays, demo); after start()."""
+        return self._source is not None and self._source.lossless
 
     def start(self) -> None:
         """Load the model, open the source, MediaPipe and the sinks, then start the threads.
@@ -249,7 +267,7 @@ class Pipeline:
             sinks.append(JsonlSink(self.config.jsonl))
         if self.config.headless:
             sinks.append(ConsoleSink(self._console or sys.stdout))
-        return sinks
+        return sinks + [make_sink(self) for make_sink in self._sink_factories]
 
     def _make_workers(self) -> list[Worker]:
         """Consumers first, so that each producer starts with its consumer already waiting."""
@@ -267,8 +285,14 @@ class Pipeline:
             return [inference, CaptureWorker(source, poses, self._publish, rate, config.max_frames)]
         frames = LosslessQueue(FRAME_QUEUE_CAPACITY) if source.lossless else LatestWinsSlot()
         self._slot = frames if isinstance(frames, LatestWinsSlot) else None
-        return [inference, PoseWorker(self._estimator, frames, poses, self._publish),
-                CaptureWorker(source, frames, self._publish, rate, config.max_frames)]
+        workers = [inference, PoseWorker(self._estimator, frames, poses, self._publish)]
+        if source.lossless:
+            return [*workers, CaptureWorker(source, frames, self._publish, rate, config.max_frames)]
+        heartbeat = FrameHeartbeat()
+        return [*workers, SourceWatchdog(self.source_info.description, heartbeat, config.watchdog,
+                                         self._publish),
+                CaptureWorker(source, frames, self._publish, rate, config.max_frames, heartbeat,
+                              config.watchdog)]
 
     def _publish(self, message: object) -> None:
         """Record the newest pose and recommendation, hand the outcome to wait(), call listeners."""
@@ -276,6 +300,8 @@ class Pipeline:
             self.latest_pose = message
         elif isinstance(message, Recommendation):
             self.latest_recommendation = message
+        elif isinstance(message, SourceIncomplete):
+            self.source_incomplete = message
         elif isinstance(message, WorkerFailed):
             self._fail(message)
         elif isinstance(message, StreamEnded):

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from poserec_core.errors import PoseRecError
 
-from .messages import NoPerson, Recommendation
+from .messages import NoPerson, Recommendation, SourceRecovered, SourceStalled
 
 
 class JsonlSink:
@@ -45,7 +45,8 @@ class JsonlSink:
 
 
 class ConsoleSink:
-    """One line per re-rank (window end, latency, top items) and per "no person" reset."""
+    """One line per re-rank (window end, latency, top items), per "no person" reset, and per
+    stall and recovery of a live source."""
 
     def __init__(self, stream: TextIO | None = None):
         self._stream = stream
@@ -55,7 +56,7 @@ class ConsoleSink:
         self._stream = self._stream or sys.stdout
 
     def __call__(self, message: object) -> None:
-        """Print recommendations and resets; other messages are not shown."""
+        """Print recommendations, resets, stalls and recoveries; other messages are not shown."""
         if isinstance(message, Recommendation):
             items = " | ".join(f"{name} {score:.3f}" for name, score in
                                zip(message.ranking.names, message.ranking.scores))
@@ -63,6 +64,10 @@ class ConsoleSink:
             line = f"frame {message.window_end:>6}  {message.latency_ms:7.1f} ms  {items}{skipped}"
         elif isinstance(message, NoPerson):
             line = f"frame {message.seq:>6}  no person; waiting for one"
+        elif isinstance(message, SourceStalled):
+            line = f"source stalled: {message.reason}"
+        elif isinstance(message, SourceRecovered):
+            line = f"source recovered: {message.source} after {message.stalled_s:.1f} s"
         else:
             return
         print(line, file=self._stream, flush=True)

@@ -11,7 +11,8 @@ from pathlib import Path
 from poserec_core.device import DEVICE_CHOICES
 from poserec_core.errors import PoseRecError
 
-from ..cli_types import float_in, int_at_least
+from ..cli_types import float_in, int_at_least, int_in
+from ..outputs import OutputsConfig, add_outputs
 from ..pipeline import Pipeline, PipelineConfig
 from ..sources import SourceSpec, parse_source
 
@@ -29,10 +30,11 @@ def _source(text: str) -> SourceSpec:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _with_suffix(suffix: str):
+def _with_suffix(suffix: str, *others: str):
     def parse(text: str) -> Path:
-        if Path(text).suffix.lower() != suffix:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {suffix} file")
+        if Path(text).suffix.lower() not in (suffix, *others):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {' or '.join((suffix, *others))} "
+                                             "file")
         return Path(text)
     parse.__name__ = f"{suffix} file"
     return parse
@@ -78,6 +80,24 @@ def add_parser(sub) -> None:
                              "bundled legacy pose solution")
     parser.add_argument("--weights", type=Path, metavar="DIR",
                         help="weights directory (default: $POSEREC_WEIGHTS_DIR or installed)")
+    streaming = parser.add_argument_group("streamer outputs: OBS overlay, virtual camera, recording")
+    streaming.add_argument("--serve", type=int_in(0, 65535), metavar="PORT",
+                           help="serve the OBS overlay page at http://HOST:PORT/ and each "
+                                "recommendation on the WebSocket ws://HOST:PORT/ws (0: a free "
+                                "port)")
+    streaming.add_argument("--host", metavar="HOST",
+                           help="address --serve listens on (default 127.0.0.1: this machine only)")
+    streaming.add_argument("--virtual-cam", action="store_true",
+                           help="send the annotated video to a virtual camera (v4l2loopback, OBS "
+                                "Virtual Camera)")
+    streaming.add_argument("--overlay-only", action="store_true",
+                           help="--virtual-cam and --record show the skeleton and preview on "
+                                "chroma green instead of the video")
+    streaming.add_argument("--record", type=_with_suffix(".mp4", ".avi"), metavar="OUT.mp4",
+                           help="record the annotated video (.mp4 or .avi)")
+    streaming.add_argument("--record-poses", type=_with_suffix(".npy"), metavar="OUT.npy",
+                           help="record the poses with a person as (F, 33, 4); replay them with "
+                                "--source replay:OUT.npy")
     parser.set_defaults(run=run)
 
 
@@ -90,9 +110,17 @@ def pipeline_config(args) -> PipelineConfig:
                           weights_dir=args.weights)
 
 
+def outputs_config(args) -> OutputsConfig:
+    """The OutputsConfig the command line describes."""
+    return OutputsConfig(serve_port=args.serve, host=args.host, virtual_cam=args.virtual_cam,
+                         overlay_only=args.overlay_only, record=args.record,
+                         record_poses=args.record_poses, fps=args.fps)
+
+
 def run(args) -> int:
     """Run the pipeline headless, or hand it to the Qt window; return the exit status."""
     pipeline = Pipeline(pipeline_config(args))
+    add_outputs(pipeline, outputs_config(args))
     if not args.headless:
         return _run_window(pipeline, args)
     if args.screenshot is not None and not args.screenshot.parent.is_dir():
@@ -107,6 +135,7 @@ def run(args) -> int:
             pipeline.stop()
             pipeline.join()
     _report(pipeline)
+    _warn_incomplete(pipeline)
     if pipeline.failure is not None:
         _report_failure(pipeline.failure)
         return pipeline.exit_status
@@ -120,6 +149,7 @@ def _run_window(pipeline, args) -> int:
     from ..ui import run_window
 
     status = run_window(pipeline, args)
+    _warn_incomplete(pipeline)
     if pipeline.failure is not None:
         _report_failure(pipeline.failure)
     return status
@@ -147,6 +177,12 @@ def _report(pipeline) -> None:
     print(f"poserec live: {stats.frames_read} frames read, {stats.frames_dropped} dropped, "
           f"{stats.frames_with_person} with a person; {stats.windows_ranked} windows ranked, "
           f"{stats.windows_skipped} skipped; {stats.resets} no-person resets", file=sys.stderr)
+
+
+def _warn_incomplete(pipeline) -> None:
+    """One line when a video file ended early (its decoded frames were used)."""
+    if pipeline.source_incomplete is not None:
+        print(f"poserec live: warning: {pipeline.source_incomplete.reason}", file=sys.stderr)
 
 
 def _report_failure(failure) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from poserec_core.errors import PoseRecError
 
-from .base import Source, SourceInfo
+from .base import Source, SourceInfo, SourceLost, SourceTruncated
 from .opencv_sources import CameraSource, StreamSource, VideoFileSource
 from .pose_sources import PoseSequenceSource, demo_source, load_demo_sequence, replay_source
 from .spec import SourceSpec, parse_source
@@ -17,9 +17,9 @@ from .spec import SourceSpec, parse_source
 AUTO_CAMERA = 0
 """The camera `--source auto` tries before falling back to the demo."""
 
-__all__ = ["CameraSource", "PoseSequenceSource", "Source", "SourceInfo", "SourceSpec",
-           "StreamSource", "VideoFileSource", "demo_source", "load_demo_sequence", "make_source",
-           "open_source", "parse_source", "replay_source"]
+__all__ = ["CameraSource", "PoseSequenceSource", "Source", "SourceInfo", "SourceLost",
+           "SourceSpec", "SourceTruncated", "StreamSource", "VideoFileSource", "demo_source",
+           "load_demo_sequence", "make_source", "open_source", "parse_source", "replay_source"]
 
 
 def make_source(spec: SourceSpec, requested_fps: float | None = None,

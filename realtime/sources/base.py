@@ -4,7 +4,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from poserec_core.errors import PoseRecError
+
 from ..messages import Frame, PoseFrame
+
+
+class SourceLost(PoseRecError):
+    """A live source (camera, network stream) stopped delivering frames; the capture thread
+    closes it and reopens it with backoff until it comes back or the run is stopped."""
+
+
+class SourceTruncated(PoseRecError):
+    """A video file ended before the frame count its container declares (truncated or corrupt
+    halfway): the frames decoded so far were used, the capture thread reports the rest."""
+
+    def __init__(self, source: str, frames_read: int, frames_declared: int):
+        super().__init__(f"{source}: only {frames_read} of the {frames_declared} frames it "
+                         f"declares could be decoded; the other {frames_declared - frames_read} "
+                         "were not used (the file is truncated or corrupt)")
+        self.source = source
+        self.frames_read = frames_read
+        self.frames_declared = frames_declared
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,11 @@ class Source(Protocol):
         """Open the device or file; raise PoseRecError with what to do when it cannot."""
 
     def read(self) -> Frame | PoseFrame | None:
-        """The next frame, stamped with its index in the source and capture time; None at the end."""
+        """The next frame, stamped with its index in the source and capture time; None at the end.
+
+        A camera or stream that stops raises SourceLost; a video file that ends before its
+        declared length raises SourceTruncated.
+        """
 
     def close(self) -> None:
         """Release the device or file."""

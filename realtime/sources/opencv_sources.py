@@ -1,6 +1,7 @@
 """Image sources read with OpenCV: a camera, a video file, a network stream (rtsp/http)."""
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,10 +9,15 @@ from pathlib import Path
 from poserec_core.errors import PoseRecError
 
 from ..messages import Frame
-from .base import SourceInfo
+from .base import SourceInfo, SourceLost, SourceTruncated
 
 STREAM_TIMEOUT_MS = 5000
 """How long opening a network stream, or waiting for one of its frames, may take."""
+
+FFMPEG_LOG_LEVEL = "-8"
+"""AV_LOG_QUIET for OpenCV's FFmpeg backend (OPENCV_FFMPEG_LOGLEVEL, read once, when FFmpeg first
+opens something): its own lines ("[tcp @ 0x...] Connection refused", "[mjpeg @ 0x...] error dc")
+would come on top of the one line that says what failed. Set the variable to see them again."""
 
 
 def _fourcc(code: float) -> str | None:
@@ -33,9 +39,11 @@ def _info(capture, description: str, has_length: bool) -> SourceInfo:
 
 @contextmanager
 def _quiet_opencv():
-    """Silence OpenCV's own log while probing a device (its warnings are not the user's errors)."""
+    """Silence OpenCV's own log while probing a device (its warnings are not the user's errors),
+    and FFmpeg's unless the user asked for it."""
     import cv2
 
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", FFMPEG_LOG_LEVEL)
     previous = cv2.getLogLevel()
     cv2.setLogLevel(0)
     try:
@@ -55,7 +63,7 @@ class _OpenCVSource:
         self._seq = 0
 
     def read(self) -> Frame | None:
-        """The next BGR frame, or None at the end."""
+        """The next BGR frame, or None at the end (see each source's `_on_end`)."""
         ok, image = self._capture.read()
         if not ok:
             return self._on_end()
@@ -99,8 +107,8 @@ class CameraSource(_OpenCVSource):
         return _info(capture, f"camera {self.index}", has_length=False)
 
     def _on_end(self) -> None:
-        raise PoseRecError(f"camera {self.index}: stopped delivering frames (unplugged or taken "
-                           "by another program)")
+        raise SourceLost(f"camera {self.index}: stopped delivering frames (unplugged or taken by "
+                         "another program)")
 
 
 class VideoFileSource(_OpenCVSource):
@@ -111,6 +119,7 @@ class VideoFileSource(_OpenCVSource):
     def __init__(self, path: Path):
         super().__init__()
         self.path = Path(path)
+        self._declared: int | None = None
 
     def open(self) -> SourceInfo:
         """Open the file; a missing or undecodable file is a PoseRecError."""
@@ -118,19 +127,32 @@ class VideoFileSource(_OpenCVSource):
 
         if not self.path.is_file():
             raise PoseRecError(f"--source {self.path}: no such video file")
-        capture = cv2.VideoCapture(str(self.path))
+        with _quiet_opencv():
+            capture = cv2.VideoCapture(str(self.path))
         if not capture.isOpened():
             raise PoseRecError(f"--source {self.path}: OpenCV cannot open it as a video")
         self._capture = capture
-        return _info(capture, f"video {self.path}", has_length=True)
+        info = _info(capture, f"video {self.path}", has_length=True)
+        self._declared = info.frames
+        return info
+
+    def _on_end(self) -> None:
+        """The end of the file; SourceTruncated when it comes before the declared frame count."""
+        if self._declared and self._seq < self._declared:
+            raise SourceTruncated(f"video {self.path}", self._seq, self._declared)
 
 
 class StreamSource(_OpenCVSource):
-    """A network stream (rtsp, http, ...) as OpenCV's FFmpeg backend opens it; stale frames drop."""
+    """A network stream (rtsp, http, ...) as OpenCV's FFmpeg backend opens it; stale frames drop.
+
+    A stream that declares a length (a video file served over HTTP) ends after its last frame;
+    one that stops before (a live camera stream) raises SourceLost, so that it is reopened.
+    """
 
     def __init__(self, url: str):
         super().__init__()
         self.url = url
+        self._declared = 0
 
     def open(self) -> SourceInfo:
         """Connect, waiting at most STREAM_TIMEOUT_MS."""
@@ -138,11 +160,17 @@ class StreamSource(_OpenCVSource):
 
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS,
                   cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
-        capture = cv2.VideoCapture(self.url, cv2.CAP_ANY, params)
-        if not capture.isOpened():
-            capture.release()
-            raise PoseRecError(f"--source {self.url}: cannot open the stream (unreachable, or "
-                               "not a video OpenCV can decode)")
+        with _quiet_opencv():
+            capture = cv2.VideoCapture(self.url, cv2.CAP_ANY, params)
+            if not capture.isOpened():
+                capture.release()
+                raise PoseRecError(f"--source {self.url}: cannot open the stream (unreachable, or "
+                                   "not a video OpenCV can decode)")
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self._capture = capture
+        self._declared = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
         return _info(capture, f"stream {self.url}", has_length=False)
+
+    def _on_end(self) -> None:
+        if not self._declared or self._seq < self._declared:
+            raise SourceLost(f"stream {self.url}: stopped delivering frames")

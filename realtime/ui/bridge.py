@@ -5,7 +5,8 @@ import threading
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from ..messages import NoPerson, PoseFrame, Recommendation, StreamEnded, WorkerFailed
+from ..messages import (NoPerson, PoseFrame, Recommendation, SourceRecovered, SourceStalled,
+                        StreamEnded, WorkerFailed)
 from .stats import StreamStats
 
 
@@ -15,7 +16,8 @@ class PipelineBridge(QObject):
     Drop rule: newest wins. A PoseFrame or Recommendation replaces the one of its kind that the
     GUI has not taken yet, and at most one signal per kind waits in Qt's queue, so a slow paint
     never blocks or backs up capture or inference. NoPerson, StreamEnded and WorkerFailed are
-    never dropped. Every PoseFrame and Recommendation is counted in `stats` before any drop.
+    never dropped. Every PoseFrame and Recommendation is counted in `stats` before any drop;
+    SourceStalled and SourceRecovered only set the source's state in `stats` (the HUD shows it).
     Other message types are not shown by the window and are ignored.
     """
 
@@ -46,6 +48,8 @@ class PipelineBridge(QObject):
                 waiting, self._recommendation = self._recommendation is not None, message
             if not waiting:
                 self.recommendation_ready.emit()
+        elif isinstance(message, (SourceStalled, SourceRecovered)):
+            self.stats.record_source(message)
         elif isinstance(message, NoPerson):
             self.no_person.emit(message)
         elif isinstance(message, StreamEnded):

@@ -23,6 +23,13 @@ class HudStyle:
     warning: str = "#ffcc4d"
 
 
+PAUSED = "PAUSED"
+STALLED = "STALLED: no new frames"
+FROZEN = "STALLED: frozen image"
+WARNINGS = frozenset({PAUSED, STALLED, FROZEN})
+"""HUD values drawn in the warning colour."""
+
+
 def _figure(value: float | None, unit: str, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f} {unit}"
 
@@ -34,8 +41,10 @@ def hud_lines(stats: HudStats, paused: bool) -> list[tuple[str, str]]:
              ("latency p50", _figure(stats.latency_ms, "ms", 1)),
              ("device", stats.device or "–"),
              ("dropped", f"{stats.dropped_frames} frames, {stats.skipped_windows} windows")]
+    if stats.source_stall is not None:
+        lines.append(("source", FROZEN if stats.source_stall.frozen else STALLED))
     if paused:
-        lines.append(("view", "PAUSED"))
+        lines.append(("view", PAUSED))
     return lines
 
 
@@ -73,7 +82,7 @@ def draw_hud(painter: QPainter, rect: QRect, lines: list[tuple[str, str]],
         painter.drawText(QRectF(rect.left() + style.padding, y, label_w, line_h),
                          int(Qt.AlignLeft | Qt.AlignVCenter), label)
         painter.setFont(value_font)
-        painter.setPen(QColor(style.warning if value == "PAUSED" else style.text))
+        painter.setPen(QColor(style.warning if value in WARNINGS else style.text))
         painter.drawText(QRectF(rect.left() + 2 * style.padding + label_w, y,
                                 rect.width() - label_w - 3 * style.padding, line_h),
                          int(Qt.AlignLeft | Qt.AlignVCenter), value)

@@ -6,12 +6,13 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from ..messages import PoseFrame, Recommendation
+from ..messages import PoseFrame, Recommendation, SourceRecovered, SourceStalled
 
 
 @dataclass(frozen=True)
 class HudStats:
-    """What the HUD shows; None where nothing has been measured yet."""
+    """What the HUD shows; None where nothing has been measured yet. source_stall: the live
+    source's current stall, None while new frames come."""
 
     capture_fps: float | None = None
     pose_ms: float | None = None
@@ -19,6 +20,7 @@ class HudStats:
     device: str | None = None
     dropped_frames: int = 0
     skipped_windows: int = 0
+    source_stall: SourceStalled | None = None
 
 
 class _Rolling:
@@ -59,6 +61,7 @@ class StreamStats:
         self._dropped = 0
         self._skipped = 0
         self._device: str | None = None
+        self._stall: SourceStalled | None = None
 
     def record_pose(self, frame: PoseFrame) -> None:
         """Count a frame that reached the pose stage."""
@@ -76,8 +79,14 @@ class StreamStats:
             self._skipped += rec.skipped_windows
             self._device = rec.device
 
+    def record_source(self, message: SourceStalled | SourceRecovered) -> None:
+        """The watchdog's news: the source stalled, or new frames came again."""
+        with self._lock:
+            self._stall = message if isinstance(message, SourceStalled) else None
+
     def snapshot(self) -> HudStats:
         """The figures as of now."""
         with self._lock:
             return HudStats(self._captures.rate(), self._pose_ms.median(),
-                            self._latency_ms.median(), self._device, self._dropped, self._skipped)
+                            self._latency_ms.median(), self._device, self._dropped, self._skipped,
+                            self._stall)
