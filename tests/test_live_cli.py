@@ -127,14 +127,14 @@ def test_auto_falls_back_to_the_demo_and_says_so(capsys, monkeypatch, weights_di
 def test_a_worker_failure_ends_the_run_with_a_message(capsys, monkeypatch, weights_dir):
     import realtime.sources.pose_sources as pose_sources
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("the canvas broke")
+    def broken(self):
+        raise RuntimeError("the source broke")
 
-    monkeypatch.setattr(pose_sources, "skeleton_canvas", broken)
+    monkeypatch.setattr(pose_sources.PoseSequenceSource, "read", broken)
     code, _, err = run_main(capsys, "live", "--headless", "--source", "demo", "--fps", "0")
     assert code == 1
     assert err.strip().splitlines()[-1] == ("poserec live: error: the capture thread failed: "
-                                            "RuntimeError: the canvas broke")
+                                            "RuntimeError: the source broke")
 
 
 def test_headless_screenshot_saves_the_last_frame(capsys, weights_dir, tmp_path):

@@ -45,13 +45,6 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def small_canvas(landmarks, size):
-    """A fresh small image per frame: drawing the 640x480 skeleton canvas costs 8 to 14 ms a
-    frame on this CPU and would cap the replay at about 100 frames per second; the headless run
-    never shows it. Fresh, so that a pipeline keeping frames would show in RSS."""
-    return np.full((24, 32, 3), 40, dtype=np.uint8)
-
-
 class SoakProbe:
     """Listener: each window's latency, and RSS after the warm-up windows."""
 
@@ -92,10 +85,7 @@ def decile_medians(values: list[float]) -> tuple[float, float]:
 @pytest.mark.slow
 @pytest.mark.timeout(SOAK_TIMEOUT_S + 25)
 def test_soak_100k_frames_memory_threads_handles_and_latency_stay_put(
-        monkeypatch, weights_dir, tmp_path, record_property):
-    import realtime.sources.pose_sources as pose_sources
-
-    monkeypatch.setattr(pose_sources, "skeleton_canvas", small_canvas)
+        weights_dir, tmp_path, record_property):
     windows = (SOAK_FRAMES - WINDOW) // STRIDE + 1
     with open(os.devnull, "w") as console:
         run_demo(weights_dir, 2_000, tmp_path / "warm-up.jsonl", console)  # model, torch threads

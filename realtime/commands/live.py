@@ -196,12 +196,16 @@ def _report_failure(failure) -> None:
 def _save_screenshot(pose, path: Path) -> None:
     import cv2
 
+    from ..demo_canvas import skeleton_canvas
     from ..overlay.annotators import draw_skeleton
 
-    if pose is None or pose.image is None:
+    if pose is None or (pose.image is None and pose.landmarks is None):
         raise PoseRecError(f"--screenshot {path}: no frame was captured")
-    image = pose.image.copy()
-    if pose.landmarks is not None:
-        draw_skeleton(image, pose.landmarks)
+    if pose.image is None:  # pose-only sources (demo, replay) have no image of their own
+        image = skeleton_canvas(pose.landmarks)
+    else:
+        image = pose.image.copy()
+        if pose.landmarks is not None:
+            draw_skeleton(image, pose.landmarks)
     if not cv2.imwrite(str(path), image):
         raise PoseRecError(f"--screenshot {path}: could not write it")

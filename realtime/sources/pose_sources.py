@@ -13,7 +13,7 @@ from poserec_core.pose_files import read_pose_sequence
 from poserec_core.pretrained import load_sample
 from poserec_core.weights_install import default_weights_dir
 
-from ..demo_canvas import CANVAS_SIZE, skeleton_canvas
+from ..demo_canvas import CANVAS_SIZE
 from ..messages import PoseFrame
 from .base import SourceInfo
 
@@ -31,7 +31,7 @@ def load_demo_sequence(weights_dir: Path | None = None) -> np.ndarray:
 
 
 class PoseSequenceSource:
-    """Replays a pose sequence (F, 33, 4) as PoseFrames, each drawn on a plain canvas; lossless.
+    """Replays a pose sequence (F, 33, 4) as PoseFrames without images (consumers draw them); lossless.
 
     `load` reads the sequence in open(). With `loop` the replay starts over at the end (the
     frame index keeps counting) until stopped.
@@ -62,7 +62,7 @@ class PoseSequenceSource:
             return None
         landmarks = self._poses[index]
         now = time.monotonic_ns()
-        frame = PoseFrame(self._seq, now, now, landmarks, skeleton_canvas(landmarks, self.size))
+        frame = PoseFrame(self._seq, now, now, landmarks)
         self._seq += 1
         return frame
 
