@@ -6,9 +6,9 @@ import sys
 
 from poserec_core.errors import PoseRecError
 
-from .commands import extract, live, recommend, weights
+from .commands import batch, export, extract, live, recommend, serve, weights
 
-COMMANDS = (weights, recommend, extract, live)
+COMMANDS = (weights, recommend, extract, live, batch, serve, export)
 """Subcommand modules, in the order `poserec --help` lists them."""
 
 

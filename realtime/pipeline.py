@@ -86,6 +86,7 @@ class PipelineConfig:
     headless: bool = True
     pose_model: Path | None = None
     weights_dir: Path | None = None
+    remote: str | None = None
     watchdog: WatchdogConfig = WatchdogConfig()
 
     def __post_init__(self):
@@ -98,6 +99,9 @@ class PipelineConfig:
             raise PoseRecError(f"fps must be >= 0, got {self.fps}")
         if self.max_frames is not None and self.max_frames < 1:
             raise PoseRecError(f"max_frames must be at least 1, got {self.max_frames}")
+        if self.remote is not None and self.device != "auto":
+            raise PoseRecError(f"--device {self.device} does not apply with --remote: the "
+                               "server scores on its own device")
         if self.pose_model is not None and self.source.gives_poses:
             raise PoseRecError(f"--pose-model does not apply to --source {self.source.kind}, "
                                "which replays poses without MediaPipe")
@@ -180,8 +184,7 @@ class Pipeline:
         config = self.config
         try:
             if self._recommender is None:
-                self._recommender = Recommender.from_pretrained(device=config.device,
-                                                                weights_dir=config.weights_dir)
+                self._recommender = self._load_scorer()
             if self._source is None:
                 self._source, self.source_info = open_source(config.source, config.fps,
                                                              config.weights_dir)
@@ -200,6 +203,15 @@ class Pipeline:
         self._workers = self._make_workers()
         for worker in self._workers:
             worker.start()
+
+    def _load_scorer(self) -> WindowScorer:
+        """The local Recommender, or a `poserec serve` application with `remote`."""
+        config = self.config
+        if config.remote is not None:
+            from .remote_scorer import RemoteScorer
+
+            return RemoteScorer(config.remote).load()
+        return Recommender.from_pretrained(device=config.device, weights_dir=config.weights_dir)
 
     def stop(self) -> None:
         """Ask every thread to stop (safe from any thread and from a signal handler)."""

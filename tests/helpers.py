@@ -37,3 +37,16 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
         code = exc.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def assert_reference_records(records: list[dict], reference_top5: dict,
+                             reference_scores: np.ndarray) -> None:
+    """`live --jsonl` records of the replayed sample sequence (window 10, stride 5, smoothing 0)
+    are the published demo's 81 rankings, in order, with every score within 1e-5."""
+    assert [r["window_end"] for r in records] == list(range(9, 410, 5))
+    for n, (record, reference) in enumerate(zip(records, reference_top5["windows"])):
+        items = [e["item"] for e in record["top"]]
+        assert same_ranking(items, [e["item"] for e in reference["top5"]], reference_scores[n]), n
+        for entry in record["top"]:
+            assert abs(entry["score"] - reference_scores[n, entry["item"]]) <= 1e-5, n
+        assert record["latency_ms"] >= 0 and record["skipped_windows"] == 0

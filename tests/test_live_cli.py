@@ -11,7 +11,7 @@ import pytest
 
 from poserec_core.errors import PoseRecError
 
-from .helpers import run_main, run_poserec, same_ranking
+from .helpers import assert_reference_records, run_main, run_poserec
 from .media import make_empty_video
 
 REPLAY_ARGS = ("--headless", "--window", "10", "--stride", "5", "--smoothing", "0", "--fps", "0")
@@ -27,14 +27,7 @@ def test_replaying_the_sample_sequence_gives_the_reference_rankings(
     result = run_poserec("live", "--source", f"replay:{reference_dir / 'sample_sequence.npy'}",
                          *REPLAY_ARGS, "--jsonl", out, "--device", "cpu")
     assert result.returncode == 0, result.stderr
-    records = read_jsonl(out)
-    assert [r["window_end"] for r in records] == list(range(9, 410, 5))
-    for n, (record, reference) in enumerate(zip(records, reference_top5["windows"])):
-        items = [e["item"] for e in record["top"]]
-        assert same_ranking(items, [e["item"] for e in reference["top5"]], reference_scores[n]), n
-        for entry in record["top"]:
-            assert abs(entry["score"] - reference_scores[n, entry["item"]]) <= 1e-5, n
-        assert record["latency_ms"] >= 0 and record["skipped_windows"] == 0
+    assert_reference_records(read_jsonl(out), reference_top5, reference_scores)
     assert len(result.stdout.splitlines()) == 81
     assert "replay" in result.stderr and "81 windows ranked, 0 skipped" in result.stderr
 

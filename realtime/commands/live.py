@@ -80,6 +80,9 @@ def add_parser(sub) -> None:
                              "bundled legacy pose solution")
     parser.add_argument("--weights", type=Path, metavar="DIR",
                         help="weights directory (default: $POSEREC_WEIGHTS_DIR or installed)")
+    parser.add_argument("--remote", metavar="URL",
+                        help="score windows on a `poserec serve` application at URL (e.g. "
+                             "http://127.0.0.1:8000/recommend) instead of locally")
     streaming = parser.add_argument_group("streamer outputs: OBS overlay, virtual camera, recording")
     streaming.add_argument("--serve", type=int_in(0, 65535), metavar="PORT",
                            help="serve the OBS overlay page at http://HOST:PORT/ and each "
@@ -107,7 +110,7 @@ def pipeline_config(args) -> PipelineConfig:
                           stride=args.stride, top_k=args.top_k, smoothing=args.smoothing,
                           reset_after=args.reset_after, fps=args.fps, max_frames=args.max_frames,
                           jsonl=args.jsonl, headless=args.headless, pose_model=args.pose_model,
-                          weights_dir=args.weights)
+                          weights_dir=args.weights, remote=args.remote)
 
 
 def outputs_config(args) -> OutputsConfig:
