@@ -12,6 +12,7 @@ from .bundle import read_manifest
 from .catalog import Catalog
 from .device import resolve_device
 from .encoder import load_encoder, windows_to_input
+from .fast_encoder import FastEncoder
 from .pose_files import validate_poses
 from .pretrained import load_catalog, load_state_dict
 from .scoring import score_items, top_k
@@ -50,12 +51,19 @@ class Recommender:
         self.folded_items = torch.from_numpy(catalog.folded()).to(device)
 
     @classmethod
-    def from_pretrained(cls, device: str = "auto", weights_dir: str | Path | None = None
-                        ) -> "Recommender":
-        """Load verified weights from `weights_dir` (default: POSEREC_WEIGHTS_DIR or installed)."""
+    def from_pretrained(cls, device: str = "auto", weights_dir: str | Path | None = None,
+                        fast: bool = True) -> "Recommender":
+        """Load verified weights from `weights_dir` (default: POSEREC_WEIGHTS_DIR or installed).
+
+        fast: the composed `FastEncoder`, prepared for the release's window length (default);
+        False keeps the eager `PoseEncoder` module (for tests, training and export).
+        """
         manifest = read_manifest(weights_dir if weights_dir is not None else default_weights_dir())
         torch_device = resolve_device(device)
         encoder = load_encoder(load_state_dict(manifest)).to(torch_device)
+        if fast:
+            encoder = FastEncoder(encoder)
+            encoder.prepare(manifest.window_frames)
         return cls(encoder, load_catalog(manifest), torch_device)
 
     @torch.inference_mode()

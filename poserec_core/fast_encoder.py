@@ -1,0 +1,247 @@
+"""The PoseRec encoder composed into a few large matrix products per block, for inference.
+
+Between two nonlinearities every operation of an ST-GCN block is linear: the 1x1 conv, the
+BatchNorms (eval mode), the graph aggregation and the temporal conv. For a fixed window length
+T they compose, in float64 at load time, into:
+
+- one (V, V) graph product, applied first (it commutes with everything on the channel axis);
+- one temporal operator from (T, C_in) to (T', C_out): the 1x1 conv and the first BatchNorm
+  folded into the 9 taps of the temporal conv, the conv's zero padding reproduced exactly
+  (taps that would read frames outside the window are left out) and every constant term
+  gathered into a (T', V, C_out) bias. When a block maps 5*stride frames to 5 (blocks 2 and 3
+  at T=10) it runs as a Toom-Cook middle product (`middle_product`): 9 matrix products instead
+  of 25; otherwise as one dense product;
+- the residual 1x1 conv and its BatchNorm as one product plus a per-channel shift (which also
+  carries the output BatchNorm's shift); then relu(leaky_relu(z) * scale + residual).
+
+Activations stay in a (T, N*M, V, C) layout so that each step is one 2-D or batched product on
+contiguous memory. Operators are cast to float32 once per T and cached; the result matches the
+eager `PoseEncoder` within 1e-5 on the published sample (tests/test_fast_encoder.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .encoder import LEAKY_SLOPE, TEMPORAL_KERNEL, PoseEncoder
+from .middle_product import MiddleProductPlan, middle_product_plan
+
+_PADDING = TEMPORAL_KERNEL // 2
+
+
+def _f64(t: torch.Tensor) -> torch.Tensor:
+    """A weight as a float64 CPU tensor, where the operators are composed."""
+    return t.detach().to("cpu", torch.float64)
+
+
+def _bn_affine(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode BatchNorm as a float64 scale and shift per channel."""
+    scale = _f64(bn.weight) / torch.sqrt(_f64(bn.running_var) + bn.eps)
+    return scale, _f64(bn.bias) - _f64(bn.running_mean) * scale
+
+
+def output_frames(frames: int, stride: int) -> int:
+    """T' of the temporal conv (kernel 9, padding 4) over `frames` frames with `stride`."""
+    return (frames + 2 * _PADDING - TEMPORAL_KERNEL) // stride + 1
+
+
+def _tap(frame: int, out_frame: int, stride: int) -> int | None:
+    """The tap that carries input `frame` into output `out_frame`, None where there is none."""
+    k = frame - stride * out_frame + _PADDING
+    return k if 0 <= k < TEMPORAL_KERNEL else None
+
+
+@dataclass(frozen=True)
+class _BlockWeights:
+    """One block's layers folded over channels (independent of T), float64."""
+
+    graph: torch.Tensor           # (V, V): A * edge_importance
+    taps: torch.Tensor            # (K, C_in, C_out): temporal conv o BatchNorm o 1x1 conv
+    constant_taps: torch.Tensor   # (K, V, C_out): each tap applied to the constant input part
+    conv_bias: torch.Tensor       # (C_out,): the temporal conv's bias
+    residual: torch.Tensor        # (C_in, C_out): residual conv o its BatchNorm
+    shift: torch.Tensor           # (C_out,): residual bias and BN shift, output BN shift
+    scale: torch.Tensor           # (C_out,): output BatchNorm scale
+    stride: int
+
+    @classmethod
+    def from_block(cls, block, graph: torch.Tensor) -> "_BlockWeights":
+        """Fold the eval-mode layers of an eager `GraphTemporalBlock`."""
+        conv1 = _f64(block.gcn.conv.weight)[:, :, 0, 0]               # (C_out, C_in)
+        bn_scale, bn_shift = _bn_affine(block.tcn[0])
+        temporal = _f64(block.tcn[1].weight)[..., 0]                 # (C_out, C_out, K)
+        out_scale, out_shift = _bn_affine(block.tcn[3])
+        res_scale, res_shift = _bn_affine(block.residual[1])
+        # The temporal conv's input is bn(aggregate(conv1 x + b1)): linear part plus a
+        # constant (V, C) that the aggregation makes depend on the landmark.
+        constant = (bn_scale[:, None] * _f64(block.gcn.conv.bias)[:, None] * graph.sum(0)
+                    + bn_shift[:, None]).T
+        return cls(
+            graph=graph,
+            taps=torch.einsum("ock,c,ci->kio", temporal, bn_scale, conv1),
+            constant_taps=torch.einsum("wc,ock->kwo", constant, temporal),
+            conv_bias=_f64(block.tcn[1].bias),
+            residual=(res_scale[:, None] * _f64(block.residual[0].weight)[:, :, 0, 0]).T,
+            shift=res_scale * _f64(block.residual[0].bias) + res_shift + out_shift,
+            scale=out_scale,
+            stride=block.tcn[1].stride[0],
+        )
+
+    @property
+    def in_channels(self) -> int:
+        """C_in."""
+        return self.taps.shape[1]
+
+    @property
+    def out_channels(self) -> int:
+        """C_out."""
+        return self.taps.shape[2]
+
+    def bias(self, frames: int) -> torch.Tensor:
+        """(T', V, C_out): the temporal conv of the constant input, zero padding included."""
+        return torch.stack([
+            self.conv_bias + sum(self.constant_taps[k] for t in range(frames)
+                                 if (k := _tap(t, t_out, self.stride)) is not None)
+            for t_out in range(output_frames(frames, self.stride))])
+
+    def dense_operator(self, frames: int) -> torch.Tensor:
+        """(T*C_in, T'*C_out): the temporal operator as one matrix, rows (t, c), columns (t', o)."""
+        out = output_frames(frames, self.stride)
+        op = self.taps.new_zeros(frames, self.in_channels, out, self.out_channels)
+        for t in range(frames):
+            for t_out in range(out):
+                if (k := _tap(t, t_out, self.stride)) is not None:
+                    op[t, :, t_out] = self.taps[k]
+        return op.reshape(frames * self.in_channels, out * self.out_channels)
+
+    def middle_product_kernel(self, plan: MiddleProductPlan) -> torch.Tensor:
+        """(2n-1, stride*C_in, C_out): the transformed kernel for n*stride frames in, n out.
+
+        Input frame t = stride*j + phase; the middle product runs over j, with the phases
+        stacked on the channel axis, so offset d = j - t' uses tap stride*d + phase + 4.
+        """
+        n, s = plan.frames, self.stride
+        offsets = self.taps.new_zeros(2 * n - 1, s, self.in_channels, self.out_channels)
+        for m in range(2 * n - 1):
+            for phase in range(s):
+                k = s * (m - (n - 1)) + phase + _PADDING
+                if 0 <= k < TEMPORAL_KERNEL:
+                    offsets[m, phase] = self.taps[k]
+        offsets = offsets.reshape(2 * n - 1, s * self.in_channels, self.out_channels)
+        return torch.einsum("pm,mio->pio", torch.from_numpy(plan.kernel), offsets)
+
+
+class _BlockOperator:
+    """One block for one T, float32 on the device: x (T, B, V, C_in) -> (T', B, V, C_out)."""
+
+    def __init__(self, weights: _BlockWeights, frames: int, plan: MiddleProductPlan,
+                 device: torch.device):
+        def f32(t: torch.Tensor) -> torch.Tensor:
+            return t.to(device=device, dtype=torch.float32).contiguous()
+
+        self.stride, self.out_channels = weights.stride, weights.out_channels
+        self.out_frames = output_frames(frames, weights.stride)
+        self.graph_t = f32(weights.graph.T)
+        self.bias = f32(weights.bias(frames)[:, None])              # (T', 1, V, C_out)
+        self.residual, self.shift, self.scale = (f32(weights.residual), f32(weights.shift),
+                                                 f32(weights.scale))
+        self.uses_middle_product = (frames == plan.frames * weights.stride
+                                    and self.out_frames == plan.frames)
+        if self.uses_middle_product:
+            self.evaluate = f32(torch.from_numpy(plan.evaluate))
+            self.kernel = f32(weights.middle_product_kernel(plan))
+            self.interpolate = f32(torch.from_numpy(plan.interpolate))
+        else:
+            self.dense = f32(weights.dense_operator(frames))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """relu(leaky_relu(temporal(graph(x)) + bias) * scale + residual(x) + shift)."""
+        frames, batch, v, c_in = x.shape
+        aggregated = torch.matmul(self.graph_t, x.view(frames * batch, v, c_in))
+        z = self._temporal(aggregated.view(frames, batch * v, c_in))
+        z = z.view(self.out_frames, batch, v, self.out_channels).add_(self.bias)
+        torch.nn.functional.leaky_relu_(z, LEAKY_SLOPE)
+        strided = x[::self.stride].reshape(-1, c_in)
+        residual = torch.addmm(self.shift, strided, self.residual)
+        out = residual.view(self.out_frames, batch, v, self.out_channels)
+        return out.addcmul_(z, self.scale).relu_()
+
+    def _temporal(self, x: torch.Tensor) -> torch.Tensor:
+        """(T, P, C_in) -> (T', P, C_out) without the bias; P = batch * V positions."""
+        frames, positions, c_in = x.shape
+        if not self.uses_middle_product:
+            flat = x.transpose(0, 1).reshape(positions, frames * c_in)
+            z = (flat @ self.dense).view(positions, self.out_frames, self.out_channels)
+            return z.transpose(0, 1).contiguous()
+        points, n, s = self.kernel.shape[0], self.out_frames, self.stride
+        values = (self.evaluate @ x.view(n, -1)).view(points, s, positions, c_in)
+        if s > 1:
+            values = values.transpose(1, 2)
+        products = torch.bmm(values.reshape(points, positions, s * c_in), self.kernel)
+        return (self.interpolate @ products.view(points, -1)).view(n, positions, -1)
+
+
+class _Operators:
+    """Every composed operator for one window length T."""
+
+    def __init__(self, encoder: "FastEncoder", frames: int):
+        self.blocks = []
+        for weights in encoder.blocks:
+            self.blocks.append(_BlockOperator(weights, frames, encoder.plan, encoder.device))
+            frames = self.blocks[-1].out_frames
+        # fc over the mean of the (T', V) positions: fold the 1/(T'V) into fc's weight.
+        self.head_weight = (encoder.fc_weight / (frames * encoder.landmarks)).to(
+            encoder.device, torch.float32).contiguous()
+
+
+class FastEncoder:
+    """The eager `PoseEncoder`'s function, composed per T; (N, C, T, V, M) -> (N, 256).
+
+    Build it from an eval-mode PoseEncoder (its weights are read once). Operators for a window
+    length are built on first use and cached (`prepare(T)` builds them ahead); two threads that
+    race on a new T both build the same operators, and one of them is kept.
+    """
+
+    def __init__(self, encoder: PoseEncoder):
+        if encoder.training:
+            raise ValueError("FastEncoder needs an eval-mode PoseEncoder (BatchNorm running stats)")
+        self.device = encoder.fc.weight.device
+        adjacency = _f64(encoder.A)[0]
+        self.blocks = [_BlockWeights.from_block(block, adjacency * _f64(importance)[0])
+                       for block, importance in zip(encoder.st_gcn_networks,
+                                                    encoder.edge_importance)]
+        self.landmarks = adjacency.shape[0]
+        in_scale, in_shift = _bn_affine(encoder.data_bn)        # channel index v*C + c
+        self.in_scale = in_scale.view(self.landmarks, -1).to(self.device, torch.float32)
+        self.in_shift = in_shift.view(self.landmarks, -1).to(self.device, torch.float32)
+        self.fc_weight = _f64(encoder.fc.weight).T
+        self.fc_bias = encoder.fc.bias.detach().to(torch.float32).clone()
+        self.plan = middle_product_plan()
+        self._operators: dict[int, _Operators] = {}
+
+    def prepare(self, frames: int) -> None:
+        """Build and cache the operators for windows of `frames` frames."""
+        if frames not in self._operators:
+            self._operators[frames] = _Operators(self, frames)
+
+    def block_paths(self, frames: int) -> tuple[str, ...]:
+        """How each block's temporal operator runs for windows of `frames` frames:
+        "middle product" (Toom-Cook) or "dense"."""
+        self.prepare(frames)
+        return tuple("middle product" if block.uses_middle_product else "dense"
+                     for block in self._operators[frames].blocks)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, C=4, T, V=33, M) on the encoder's device -> (N, 256), as PoseEncoder.forward."""
+        n, c, frames, v, m = x.shape
+        self.prepare(frames)
+        ops = self._operators[frames]
+        h = torch.empty((frames, n, m, v, c), dtype=torch.float32, device=x.device)
+        torch.addcmul(self.in_shift, x.permute(2, 0, 4, 3, 1), self.in_scale, out=h)
+        h = h.view(frames, n * m, v, c)
+        for block in ops.blocks:
+            h = block(h)
+        pooled = h.view(h.shape[0], n, m * v, -1).sum(0).sum(1)   # mean over (T', V, M) below
+        return torch.addmm(self.fc_bias, pooled, ops.head_weight, alpha=1.0 / m)
