@@ -6,9 +6,9 @@ import sys
 
 from poserec_core.errors import PoseRecError
 
-from .commands import batch, bench, export, extract, live, recommend, serve, weights
+from .commands import batch, bench, catalog, evaluate, export, extract, live, recommend, serve, train, weights
 
-COMMANDS = (weights, recommend, extract, live, bench, batch, serve, export)
+COMMANDS = (weights, recommend, extract, live, bench, batch, serve, export, train, evaluate, catalog)
 """Subcommand modules, in the order `poserec --help` lists them."""
 
 
