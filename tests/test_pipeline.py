@@ -439,3 +439,21 @@ def test_console_sink_shows_resets_and_nothing_else_but_rankings(message, output
 def test_jsonl_sink_refuses_a_missing_directory(tmp_path):
     with pytest.raises(PoseRecError, match="no such directory"):
         JsonlSink(tmp_path / "nope" / "out.jsonl").open()
+
+
+@pytest.mark.parametrize("poses, device, torch_threads, expected", [
+    (False, "cpu", None, 1),     # MediaPipe shares the CPU: it keeps the other core
+    (False, "cpu", 2, 2),        # an explicit --torch-threads wins
+    (True, "cpu", None, "kept"),  # replay and demo: no MediaPipe in the path
+    (False, "cuda:0", None, "kept"),
+])
+def test_torch_threads_leave_mediapipe_a_core(monkeypatch, poses, device, torch_threads, expected):
+    import torch
+
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    calls: list[int] = []
+    scorer = FakeScorer()
+    scorer.device = device
+    run_to_end(config(torch_threads=torch_threads), source=FakeSource(6, poses=poses),
+               estimator=FakeEstimator(), recommender=scorer)
+    assert calls == ([] if expected == "kept" else [expected])

@@ -76,6 +76,7 @@ class PipelineBenchConfig:
     stride: int = 5
     smoothing: float = 0.5
     weights_dir: Path | None = None
+    torch_threads: int | None = None
 
     def __post_init__(self):
         if self.source.kind == "auto":
@@ -244,7 +245,8 @@ def _run_pipeline(config: PipelineBenchConfig, name: str, fps: float | None,
     pipeline_config = PipelineConfig(source=config.source, device=config.device,
                                      stride=config.stride, smoothing=config.smoothing, fps=fps,
                                      max_frames=config.frames, headless=True,
-                                     weights_dir=config.weights_dir)
+                                     weights_dir=config.weights_dir,
+                                     torch_threads=config.torch_threads)
     with open(os.devnull, "w", encoding="utf-8") as console:
         pipeline = Pipeline(pipeline_config, recommender=recommender, source=source,
                             estimator=estimator, console=console)

@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--warmup", type=int_at_least(0), default=10, metavar="N",
                         help="untimed runs before them (default 10)")
     parser.add_argument("--threads", type=int_at_least(1), metavar="N",
-                        help="torch CPU threads (default: torch's choice, one per core)")
+                        help="torch CPU threads (default: with --encoder torch's choice, one per core; "
+                             "for the pipeline 1 when MediaPipe shares the CPU)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--weights", type=Path, metavar="DIR",
                         help="weights directory (default: $POSEREC_WEIGHTS_DIR or installed)")
@@ -107,5 +108,6 @@ def _pipeline_bench(args, log):
 
     config = PipelineBenchConfig(source=args.source, frames=args.frames, fps=args.fps,
                                  device=args.device, stride=args.stride,
-                                 smoothing=args.smoothing, weights_dir=args.weights)
+                                 smoothing=args.smoothing, weights_dir=args.weights,
+                                 torch_threads=args.threads)
     return run_pipeline_bench(config, log=log), f"poserec bench --source {config.source.kind}"

@@ -83,6 +83,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--remote", metavar="URL",
                         help="score windows on a `poserec serve` application at URL (e.g. "
                              "http://127.0.0.1:8000/recommend) instead of locally")
+    parser.add_argument("--torch-threads", type=int_at_least(1), metavar="N",
+                        help="CPU threads for the encoder (default: 1 when MediaPipe runs on the "
+                             "same CPU, leaving it the other cores; else torch's default)")
     streaming = parser.add_argument_group("streamer outputs: OBS overlay, virtual camera, recording")
     streaming.add_argument("--serve", type=int_in(0, 65535), metavar="PORT",
                            help="serve the OBS overlay page at http://HOST:PORT/ and each "
@@ -110,7 +113,8 @@ def pipeline_config(args) -> PipelineConfig:
                           stride=args.stride, top_k=args.top_k, smoothing=args.smoothing,
                           reset_after=args.reset_after, fps=args.fps, max_frames=args.max_frames,
                           jsonl=args.jsonl, headless=args.headless, pose_model=args.pose_model,
-                          weights_dir=args.weights, remote=args.remote)
+                          weights_dir=args.weights, remote=args.remote,
+                          torch_threads=args.torch_threads)
 
 
 def outputs_config(args) -> OutputsConfig:

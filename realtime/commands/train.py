@@ -24,7 +24,8 @@ def add_parser(sub) -> None:
     parser = sub.add_parser(
         "train", help="train on a dataset of pose windows, items and labelled pairs",
         description="Train the pose encoder and the item side on a dataset directory "
-                    "(windows.npz, items.csv, pairs.csv; see docs/training.md). Settings come "
+                    "(windows.npz, items.csv, pairs.csv; see README: Training on your own data). "
+                    "Settings come "
                     "from the defaults, then --config FILE.json, then the flags given.")
     parser.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset directory")
     parser.add_argument("--run-dir", type=Path, required=True, metavar="RUN",
