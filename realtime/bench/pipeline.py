@@ -341,5 +341,6 @@ def run_pipeline_bench(config: PipelineBenchConfig,
     for name, fps in plan.items():
         log(f"pipeline, {name} run: up to {config.frames} frames")
         doc["runs"][name] = _run_pipeline(config, name, fps, recommender, warmup_image, result)
+    doc["hardware"] = hardware_info(recommender.device)  # the torch threads the runs used
     doc["targets"] = _targets(doc)
     return result
