@@ -40,6 +40,13 @@ class Ranking:
                 for i, n, s in zip(self.items, self.names, self.scores)]
 
 
+def rankings_document(rankings: list[Ranking], top_k: int) -> dict:
+    """The JSON document of `poserec recommend --json`: {"top_k": K, "windows": [{"window": n,
+    "top": [...]}]}."""
+    return {"top_k": top_k, "windows": [{"window": n, "top": r.to_json()}
+                                        for n, r in enumerate(rankings)]}
+
+
 class Recommender:
     """Ranks a catalog of effects for pose windows (N, T, 33, 4) with an encoder on a device."""
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from poserec_core.errors import PoseRecError
 from poserec_core.pose_files import validate_poses
-from poserec_core.recommender import Ranking
+from poserec_core.recommender import Ranking, rankings_document as recommend_document
 
 DEFAULT_TOP_K = 5
 MAX_BODY_BYTES = 16 << 20
@@ -77,8 +77,7 @@ def parse_request(body: bytes, num_items: int, max_windows: int) -> ScoreRequest
 def rankings_document(rankings: list[Ranking], top_k: int,
                       scores: np.ndarray | None = None) -> dict:
     """The reply: the JSON document of `poserec recommend --json`, plus "scores" when given."""
-    doc = {"top_k": top_k, "windows": [{"window": n, "top": r.to_json()}
-                                       for n, r in enumerate(rankings)]}
+    doc = recommend_document(rankings, top_k)
     if scores is not None:
         doc["scores"] = scores.tolist()
     return doc

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from poserec_core.errors import PoseRecError
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except PoseRecError as exc:
         print(f"poserec {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`poserec recommend ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"poserec {args.command}: interrupted", file=sys.stderr)
         return 130

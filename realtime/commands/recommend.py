@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from poserec_core import Recommender
+from poserec_core.recommender import rankings_document
 from poserec_core.device import DEVICE_CHOICES
 from poserec_core.pose_files import read_pose_windows
 
@@ -30,8 +31,7 @@ def run(args) -> int:
     recommender = Recommender.from_pretrained(device=args.device, weights_dir=args.weights)
     rankings = recommender.recommend(windows, top_k=args.top_k)
     if args.json:
-        print(json.dumps({"top_k": args.top_k, "windows": [
-            {"window": n, "top": r.to_json()} for n, r in enumerate(rankings)]}))
+        print(json.dumps(rankings_document(rankings, args.top_k)))
     else:
         for ranking in rankings:
             print(" ".join(ranking.names))
