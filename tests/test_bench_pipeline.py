@@ -86,7 +86,9 @@ def test_each_run_reports_every_stage_and_the_window_latency(bench_runs, kind, r
     expected_windows = sum(rerank_due(n, WINDOW, STRIDE)
                            for n in range(1, figures["frames_with_person"] + 1))
     assert figures["windows"] == expected_windows >= 1
-    assert figures["throughput_fps"] == pytest.approx(FRAMES / figures["elapsed_s"], rel=1e-3)
+    elapsed = figures["elapsed_s"]  # rounded to 1e-4 s; throughput to 1e-3 FPS
+    low, high = FRAMES / (elapsed + 5e-5) - 1e-3, FRAMES / (elapsed - 5e-5) + 1e-3
+    assert low <= figures["throughput_fps"] <= high
     assert set(figures["stages"]) == set(STAGES)
     in_path = doc["mediapipe_in_path"]
     for stage in FRAME_STAGES:
