@@ -11,6 +11,7 @@ import torch
 from .bundle import read_manifest
 from .catalog import Catalog
 from .device import resolve_device
+from .errors import PoseRecError
 from .encoder import load_encoder, windows_to_input
 from .fast_encoder import FastEncoder
 from .pose_files import validate_poses
@@ -38,6 +39,12 @@ class Ranking:
         """[{"item": i, "name": s, "score": x}, ...] as in `poserec recommend --json`."""
         return [{"item": int(i), "name": n, "score": float(s)}
                 for i, n, s in zip(self.items, self.names, self.scores)]
+
+
+def check_top_k(top_k: int, n_items: int) -> None:
+    """A top-k between 1 and the catalog's size, else a PoseRecError naming both."""
+    if not 1 <= top_k <= n_items:
+        raise PoseRecError(f"--top-k {top_k}: choose between 1 and the catalog's {n_items} items")
 
 
 def rankings_document(rankings: list[Ranking], top_k: int) -> dict:
@@ -86,8 +93,7 @@ class Recommender:
     @torch.inference_mode()
     def recommend(self, windows: np.ndarray, top_k: int = 5) -> list[Ranking]:
         """The `top_k` best items of each window, best first."""
-        if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        check_top_k(top_k, len(self.catalog))
         rankings = []
         for batch in self._batches(windows):
             rankings.extend(self.rank_scores(self._score(batch), top_k))

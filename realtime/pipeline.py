@@ -42,6 +42,7 @@ import torch
 
 from poserec_core import Recommender
 from poserec_core.errors import PoseRecError
+from poserec_core.recommender import check_top_k
 from poserec_core.release import WINDOW_FRAMES
 
 from .capture_worker import CaptureWorker
@@ -188,6 +189,7 @@ class Pipeline:
         try:
             if self._recommender is None:
                 self._recommender = self._load_scorer()
+            check_top_k(config.top_k, len(self._recommender.catalog.names))
             if self._source is None:
                 self._source, self.source_info = open_source(config.source, config.fps,
                                                              config.weights_dir)

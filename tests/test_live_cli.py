@@ -158,3 +158,11 @@ def test_signals_stop_a_run_and_flush_the_sinks(weights_dir, tmp_path, signum):
     records = read_jsonl(out)
     assert len(records) >= 2 and all(r["window_end"] % 5 == 4 for r in records)
     assert "windows ranked" in err and "Traceback" not in err
+
+
+def test_top_k_above_the_catalog_is_refused(capsys, weights_dir):
+    code, out, err = run_main(capsys, "live", "--headless", "--source", "demo", "--max-frames",
+                              "20", "--top-k", "222")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines()[-1].endswith(
+        "--top-k 222: choose between 1 and the catalog's 221 items")

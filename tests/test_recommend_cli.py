@@ -127,6 +127,7 @@ def test_malicious_pickle_is_never_executed(capsys, weights_dir, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--top-k", "0"], "below the minimum 1"),
     (["--top-k", "x"], "is not an integer"),
+    (["--top-k", "222"], "--top-k 222: choose between 1 and the catalog's 221 items"),
     (["--device", "tpu"], "invalid choice"),
 ])
 def test_bad_options_exit_2(capsys, weights_dir, release_dir, args, message):
