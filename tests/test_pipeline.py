@@ -127,11 +127,13 @@ class FakeScorer:
         return (np.cos(items + windows[0].mean()) / 2)[None]
 
 
-def run_to_end(config, **fakes):
-    """Run a pipeline until it ends; returns (pipeline, messages, outcome)."""
+def run_to_end(config, listeners=(), **fakes):
+    """Run a pipeline (with extra `listeners`) until it ends; returns (pipeline, messages,
+    outcome)."""
     messages = []
     pipeline = Pipeline(config, **fakes)
-    pipeline.add_listener(messages.append)
+    for listener in (messages.append, *listeners):
+        pipeline.add_listener(listener)
     pipeline.start()
     try:
         outcome = pipeline.wait(WAIT_S)
@@ -307,18 +309,14 @@ def test_a_worker_exception_ends_the_run_with_an_error(stage, error, worker, sta
     source.fail_at_error = error
     estimator = FakeEstimator(fail=error if stage == "estimator" else None)
     scorer = FakeScorer(fail=error if stage == "scorer" else None)
-    pipeline = Pipeline(config(), source=source, estimator=estimator, recommender=scorer)
-    if stage == "listener":
-        def listener(message):
-            if isinstance(message, Recommendation):
-                raise error
-        pipeline.add_listener(listener)
-    pipeline.start()
-    try:
-        outcome = pipeline.wait(WAIT_S)
-    finally:
-        pipeline.stop()
-        assert pipeline.join(STOP_TIMEOUT_S)
+
+    def failing_listener(message):
+        if isinstance(message, Recommendation):
+            raise error
+
+    pipeline, _, outcome = run_to_end(
+        config(), listeners=[failing_listener] if stage == "listener" else [], source=source,
+        estimator=estimator, recommender=scorer)
     assert isinstance(outcome, WorkerFailed) and outcome.worker == worker
     assert outcome.error is error and pipeline.failure is outcome
     assert pipeline.exit_status == status
