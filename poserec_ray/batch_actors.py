@@ -13,8 +13,8 @@ import torch
 
 from poserec_core.errors import PoseRecError
 from poserec_core.skeleton import NUM_CHANNELS, NUM_LANDMARKS
-from realtime.extract import extract_poses, require_windows
-from realtime.pose_mediapipe import LegacyPoseEstimator
+from realtime.pose.extract import extract_poses, require_windows
+from realtime.pose.mediapipe_legacy import LegacyPoseEstimator
 
 from .model_parts import ModelParts
 

@@ -11,7 +11,7 @@ import pytest
 
 from realtime.bench.pipeline import (FRAME_STAGES, RUN_PURPOSES, STAGES, WINDOW_LATENCY,
                                      WINDOW_STAGES)
-from realtime.inference_worker import rerank_due
+from realtime.engine.inference_worker import rerank_due
 
 from .helpers import run_main, run_poserec
 from .media import make_person_video

@@ -9,8 +9,8 @@ import pytest
 
 from poserec_core.skeleton import Landmark
 from realtime.messages import NoPerson, PoseFrame, Recommendation, StreamEnded
-from realtime.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
-from realtime.pose_worker import make_pose_estimator
+from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
+from realtime.pose.estimator import make_pose_estimator
 from realtime.sources import SourceSpec
 
 from .helpers import run_main

@@ -15,9 +15,9 @@ from realtime.outputs import OutputsConfig, add_outputs
 from realtime.outputs.annotate import FrameAnnotator, badge_colour
 from realtime.outputs.frame_stream import AnnotatedFrameSink
 from realtime.outputs.virtual_cam import VirtualCamera
-from realtime.overlay.annotators import CanvasStyle
-from realtime.overlay.effects import load_effects
-from realtime.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
+from realtime.drawing.annotators import CanvasStyle
+from realtime.drawing.effects import load_effects
+from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
 from realtime.sources import SourceSpec
 
 from .helpers import run_main

@@ -16,8 +16,8 @@ import pytest
 from realtime.messages import NoPerson, PoseFrame, Recommendation
 from realtime.outputs import OutputsConfig, add_outputs
 from realtime.outputs.recorder import PoseRecorder
-from realtime.overlay.annotators import CanvasStyle
-from realtime.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
+from realtime.drawing.annotators import CanvasStyle
+from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
 from realtime.sources import SourceSpec, load_demo_sequence
 
 from .media import _write_video, make_empty_video, person_frames

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from poserec_core.errors import PoseRecError
-from realtime.channels import LatestWinsSlot, LosslessQueue
+from realtime.engine.channels import LatestWinsSlot, LosslessQueue
 from realtime.messages import (Frame, NoPerson, PoseFrame, Recommendation, StreamEnded,
                                WorkerFailed)
-from realtime.pipeline import (FRAME_QUEUE_CAPACITY, POSE_QUEUE_CAPACITY, STOP_TIMEOUT_S, Pipeline,
+from realtime.engine.pipeline import (FRAME_QUEUE_CAPACITY, POSE_QUEUE_CAPACITY, STOP_TIMEOUT_S, Pipeline,
                                PipelineConfig)
-from realtime.sinks import ConsoleSink, JsonlSink
-from realtime.smoothing import ScoreSmoother, SmoothingConfig
+from realtime.engine.sinks import ConsoleSink, JsonlSink
+from realtime.engine.smoothing import ScoreSmoother, SmoothingConfig
 from realtime.sources import SourceInfo, SourceSpec
 
 WAIT_S = 10.0

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from poserec_core.errors import PoseRecError
-from realtime.remote_scorer import RemoteScorer
+from realtime.engine.remote_scorer import RemoteScorer
 
 from .helpers import NEAR_TIE, assert_reference_records, run_main, same_ranking
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from realtime.inference_worker import rerank_due
+from realtime.engine.inference_worker import rerank_due
 from realtime.messages import PoseFrame
-from realtime.ring_buffer import PoseRingBuffer
+from realtime.engine.ring_buffer import PoseRingBuffer
 
 
 def pose_frame(seq: int, person: bool = True) -> PoseFrame:

@@ -12,15 +12,15 @@ import pytest
 
 from realtime.messages import (PoseFrame, Recommendation, SourceIncomplete, SourceRecovered,
                                SourceStalled, StreamEnded, WorkerFailed)
-from realtime.pipeline import STOP_TIMEOUT_S, Pipeline
-from realtime.source_watchdog import (FrameHeartbeat, HeartbeatState, WatchdogConfig,
+from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline
+from realtime.engine.source_watchdog import (FrameHeartbeat, HeartbeatState, WatchdogConfig,
                                       stall_reason)
 from realtime.sources import VideoFileSource
 from realtime.ui.app import drop_opencv_qt_plugins
 from realtime.ui.bridge import PipelineBridge
 from realtime.ui.hud import FROZEN, STALLED, WARNINGS, hud_lines
 from realtime.ui.stats import StreamStats
-from realtime.worker import POLL_S
+from realtime.engine.worker import POLL_S
 
 from .faults import WAIT_S, CameraScript, FaultyCamera, MessageLog, pipeline_threads
 from .helpers import run_main

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from realtime.messages import Recommendation, StreamEnded
-from realtime.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
+from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
 from realtime.sources import SourceSpec
 
 from .faults import pipeline_threads

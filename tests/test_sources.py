@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from poserec_core.errors import PoseFileError, PoseRecError
-from realtime.demo_canvas import skeleton_canvas
-from realtime.overlay.annotators import CanvasStyle
+from realtime.drawing.demo_canvas import skeleton_canvas
+from realtime.drawing.annotators import CanvasStyle
 from realtime.messages import Frame, PoseFrame
 from realtime.sources import (CameraSource, SourceSpec, StreamSource, VideoFileSource,
                               load_demo_sequence, make_source, open_source, parse_source,

@@ -22,11 +22,11 @@ from poserec_core.skeleton import Landmark
 from realtime.messages import NoPerson, PoseFrame, Recommendation, StreamEnded, WorkerFailed
 from realtime.sources import SourceInfo
 from realtime.ui import app as ui_app
-from realtime.overlay.annotators import SkeletonStyle
+from realtime.drawing.annotators import SkeletonStyle
 from realtime.ui.app import drop_opencv_qt_plugins, run_window
-from realtime.overlay.effects import load_effects
+from realtime.drawing.effects import load_effects
 from realtime.ui.hud import hud_lines, hud_rect
-from realtime.overlay.placement import pixel_points
+from realtime.drawing.placement import pixel_points
 from realtime.ui.preview import StickerBook
 from realtime.ui.stats import StreamStats
 from realtime.ui.view import VideoView, ViewStyle
@@ -412,7 +412,7 @@ def test_a_worker_failure_closes_the_window_with_its_status(qapp, sequence, rank
 
 @pytest.mark.timeout(120)
 def test_run_window_on_the_demo_source(qapp, tmp_path, weights_dir, recording):
-    from realtime.pipeline import Pipeline, PipelineConfig
+    from realtime.engine.pipeline import Pipeline, PipelineConfig
     from realtime.sources import parse_source
 
     config = PipelineConfig(source=parse_source("demo"), device="cpu", max_frames=40, fps=0,
@@ -441,7 +441,7 @@ def test_a_stop_signal_closes_the_window_and_stops_the_pipeline(qapp, sequence, 
 
 
 def test_a_pipeline_that_cannot_start_is_a_user_error(qapp, tmp_path):
-    from realtime.pipeline import Pipeline, PipelineConfig
+    from realtime.engine.pipeline import Pipeline, PipelineConfig
     from realtime.sources import parse_source
 
     before = signal.getsignal(signal.SIGINT), sys.excepthook

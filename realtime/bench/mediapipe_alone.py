@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..messages import Frame
-from ..pose_mediapipe import LegacyPoseEstimator
+from ..pose.mediapipe_legacy import LegacyPoseEstimator
 from ..sources import SourceSpec, make_source
 from .stats import LatencyStats
 

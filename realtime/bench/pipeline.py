@@ -40,9 +40,9 @@ from poserec_core.errors import PoseRecError
 from poserec_core.release import WINDOW_FRAMES
 from poserec_core.skeleton import NUM_CHANNELS, NUM_LANDMARKS
 
+from ..engine.pipeline import Pipeline, PipelineConfig
 from ..messages import PoseFrame, Recommendation, StreamEnded
-from ..pipeline import Pipeline, PipelineConfig
-from ..pose_worker import PoseEstimator, make_pose_estimator
+from ..pose.estimator import PoseEstimator, make_pose_estimator
 from ..sources import Source, SourceInfo, SourceSpec, make_source
 from .hardware import hardware_info, hardware_line
 from .mediapipe_alone import decode_frames, time_mediapipe

@@ -68,7 +68,7 @@ def add_outputs(pipeline, config: OutputsConfig) -> None:
 
 def annotated_frame_sink(pipeline, config: OutputsConfig) -> AnnotatedFrameSink:
     """The drawing sink and its frame outputs, at the size of the opened source's frames."""
-    from ..overlay.effects import load_effects
+    from ..drawing.effects import load_effects
 
     info = pipeline.source_info
     if not (info.width and info.height):

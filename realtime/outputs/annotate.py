@@ -1,6 +1,6 @@
 """The annotated frame of the streamer outputs, without Qt: the video (or the canvas of pose-only
 sources, or the chroma key of `--overlay-only`), the skeleton, and the preview of the top-ranked
-effect on the body, built from the pieces of realtime.overlay.
+effect on the body, built from the pieces of realtime.drawing.
 
 Previews are the catalog's sticker PNGs, else a badge drawn here with OpenCV: a pill with the
 effect's name, in the hue the window's badge has (crc32 of the name).
@@ -15,11 +15,11 @@ import cv2
 import numpy as np
 
 from ..messages import PoseFrame, Recommendation
-from ..overlay.annotators import (BGR, CanvasStyle, SkeletonStyle, composite_sticker,
+from ..drawing.annotators import (BGR, CanvasStyle, SkeletonStyle, composite_sticker,
                                   draw_skeleton, fill)
-from ..overlay.effects import Effect, EffectCatalog, load_sticker
-from ..overlay.framing import BodyFraming
-from ..overlay.placement import Box, BoxSmoother, anchor_box, at_least, fit_inside, pixel_points
+from ..drawing.effects import Effect, EffectCatalog, load_sticker
+from ..drawing.framing import BodyFraming
+from ..drawing.placement import Box, BoxSmoother, anchor_box, at_least, fit_inside, pixel_points
 
 SUPERSAMPLING = 4
 """Badges are drawn this many times larger, then shrunk: anti-aliased edges and text."""

@@ -13,9 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
-from ..channels import LatestWinsSlot, LosslessQueue
+from ..engine.channels import LatestWinsSlot, LosslessQueue
+from ..engine.worker import POLL_S, Worker
 from ..messages import PoseFrame, Recommendation, WorkerFailed
-from ..worker import POLL_S, Worker
 from .annotate import FrameAnnotator
 
 FRAME_QUEUE_CAPACITY = 8

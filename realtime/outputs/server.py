@@ -22,8 +22,8 @@ from typing import TextIO
 
 from poserec_core.errors import PoseRecError
 
+from ..drawing.effects import DEFAULT_EFFECTS_FILE
 from ..messages import Recommendation
-from ..overlay.effects import DEFAULT_EFFECTS_FILE
 
 DEFAULT_HOST = "127.0.0.1"
 """Only this machine can reach the server unless `--host` says otherwise."""

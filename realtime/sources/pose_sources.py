@@ -13,7 +13,7 @@ from poserec_core.pose_files import read_pose_sequence
 from poserec_core.pretrained import load_sample
 from poserec_core.weights_install import default_weights_dir
 
-from ..demo_canvas import CANVAS_SIZE
+from ..drawing.demo_canvas import CANVAS_SIZE
 from ..messages import PoseFrame
 from .base import SourceInfo
 

@@ -14,8 +14,8 @@ from PyQt5.QtWidgets import QApplication
 
 from poserec_core.errors import PoseRecError
 
+from ..drawing.effects import DEFAULT_EFFECTS_FILE, load_effects
 from .bridge import PipelineBridge
-from ..overlay.effects import DEFAULT_EFFECTS_FILE, load_effects
 from .preview import StickerBook
 from .stats import StreamStats
 from .window import LiveWindow, WindowConfig

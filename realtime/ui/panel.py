@@ -11,8 +11,8 @@ from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from poserec_core.recommender import Ranking
 
+from ..drawing.effects import EffectCatalog
 from ..messages import Recommendation
-from ..overlay.effects import EffectCatalog
 from .preview import badge_colour
 
 

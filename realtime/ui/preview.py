@@ -9,8 +9,8 @@ import numpy as np
 from PyQt5.QtCore import QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
-from ..overlay.effects import Anchor, Effect, EffectCatalog, load_sticker
-from ..overlay.placement import Box, BoxSmoother, SmoothingSpec, anchor_box, pixel_points
+from ..drawing.effects import Anchor, Effect, EffectCatalog, load_sticker
+from ..drawing.placement import Box, BoxSmoother, SmoothingSpec, anchor_box, pixel_points
 
 HELD = frozenset({Anchor.LEFT_HAND, Anchor.RIGHT_HAND, Anchor.BOTH_HANDS})
 SCENE = frozenset({Anchor.GROUND, Anchor.BACKGROUND})

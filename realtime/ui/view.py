@@ -9,9 +9,9 @@ from PyQt5.QtCore import QRect, QSize
 from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from ..overlay.annotators import CanvasStyle, SkeletonStyle, composite_sticker, draw_skeleton, fill
+from ..drawing.annotators import CanvasStyle, SkeletonStyle, composite_sticker, draw_skeleton, fill
+from ..drawing.placement import Box, at_least, keep_clear
 from .hud import HudStyle, draw_banner, draw_help, draw_hud, hud_lines, hud_rect
-from ..overlay.placement import Box, at_least, keep_clear
 from .stats import StreamStats
 
 

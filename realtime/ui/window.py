@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QMainWindow, QWidget
 
+from ..drawing.effects import EffectCatalog
+from ..drawing.framing import BodyFraming
 from ..messages import PoseFrame, Recommendation
 from .controls import ACTIONS_BY_KEY, Action
-from ..overlay.effects import EffectCatalog
-from ..overlay.framing import BodyFraming
 from .panel import PanelContent, PanelWidget
 from .preview import PreviewTracker, StickerBook
 from .stats import StreamStats

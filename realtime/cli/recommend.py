@@ -9,7 +9,7 @@ from poserec_core.recommender import rankings_document
 from poserec_core.device import DEVICE_CHOICES
 from poserec_core.pose_files import read_pose_windows
 
-from ..cli_types import int_at_least
+from .arg_types import int_at_least
 
 
 def add_parser(sub) -> None:

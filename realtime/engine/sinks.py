@@ -12,7 +12,7 @@ from typing import TextIO
 
 from poserec_core.errors import PoseRecError
 
-from .messages import NoPerson, Recommendation, SourceRecovered, SourceStalled
+from ..messages import NoPerson, Recommendation, SourceRecovered, SourceStalled
 
 
 class JsonlSink:

@@ -16,8 +16,8 @@ import numpy as np
 
 from poserec_core.recommender import Ranking
 
+from ..messages import NoPerson, PoseFrame, Recommendation, StreamEnded
 from .channels import LosslessQueue
-from .messages import NoPerson, PoseFrame, Recommendation, StreamEnded
 from .ring_buffer import PoseRingBuffer
 from .smoothing import ScoreSmoother, SmoothingConfig
 from .worker import POLL_S, Worker

@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .messages import SourceRecovered, SourceStalled
+from ..messages import SourceRecovered, SourceStalled
 from .worker import POLL_S, Worker
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from poserec_core.skeleton import NUM_CHANNELS, NUM_LANDMARKS
 
-from .messages import PoseFrame
+from ..messages import PoseFrame
 
 
 @dataclass(frozen=True)

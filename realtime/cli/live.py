@@ -11,10 +11,10 @@ from pathlib import Path
 from poserec_core.device import DEVICE_CHOICES
 from poserec_core.errors import PoseRecError
 
-from ..cli_types import float_in, int_at_least, int_in
+from ..engine.pipeline import Pipeline, PipelineConfig
 from ..outputs import OutputsConfig, add_outputs
-from ..pipeline import Pipeline, PipelineConfig
 from ..sources import SourceSpec, parse_source
+from .arg_types import float_in, int_at_least, int_in
 
 DEFAULTS = PipelineConfig()
 """The option defaults are the pipeline's."""
@@ -203,8 +203,8 @@ def _report_failure(failure) -> None:
 def _save_screenshot(pose, path: Path) -> None:
     import cv2
 
-    from ..demo_canvas import skeleton_canvas
-    from ..overlay.annotators import draw_skeleton
+    from ..drawing.annotators import draw_skeleton
+    from ..drawing.demo_canvas import skeleton_canvas
 
     if pose is None or (pose.image is None and pose.landmarks is None):
         raise PoseRecError(f"--screenshot {path}: no frame was captured")

@@ -7,7 +7,7 @@ import numpy as np
 
 from poserec_core.errors import PoseRecError
 
-from ..cli_types import int_at_least
+from .arg_types import int_at_least
 
 FORMATS = ("onnx",)
 MAX_EXPORT_ERROR = 1e-5

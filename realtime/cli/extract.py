@@ -8,7 +8,7 @@ import numpy as np
 
 from poserec_core.errors import PoseRecError
 
-from ..cli_types import int_at_least
+from .arg_types import int_at_least
 
 
 def add_parser(sub) -> None:
@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Extract, cut windows, write `poses` (N, T, 33, 4) and `frame_index` (N, T)."""
-    from ..extract import extract_poses, require_windows
+    from ..pose.extract import extract_poses, require_windows
 
     if args.output.suffix != ".npz":
         raise PoseRecError(f"{args.output}: the output must be an .npz file")

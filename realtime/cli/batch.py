@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..cli_types import int_at_least
+from .arg_types import int_at_least
 
 
 def add_parser(sub) -> None:

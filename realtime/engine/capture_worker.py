@@ -12,10 +12,10 @@ from typing import Callable
 
 from poserec_core.errors import PoseRecError
 
+from ..messages import Frame, PoseFrame, SourceIncomplete, StreamEnded
+from ..sources import Source, SourceLost, SourceTruncated
 from .channels import LatestWinsSlot, LosslessQueue
-from .messages import Frame, PoseFrame, SourceIncomplete, StreamEnded
 from .source_watchdog import FrameHeartbeat, WatchdogConfig
-from .sources import Source, SourceLost, SourceTruncated
 from .worker import Worker
 
 

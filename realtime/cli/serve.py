@@ -7,7 +7,7 @@ from pathlib import Path
 
 from poserec_core.device import DEVICE_CHOICES
 
-from ..cli_types import float_in, int_at_least, int_in
+from .arg_types import float_in, int_at_least, int_in
 
 INGRESS_CHOICES = ("proxy", "haproxy")
 """As poserec_ray.serve_app.INGRESS_CHOICES (not imported here: that module imports Ray)."""

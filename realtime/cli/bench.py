@@ -9,9 +9,9 @@ from poserec_core.device import DEVICE_CHOICES
 from poserec_core.errors import PoseRecError
 
 from ..bench.output import check_output_path, write_json
-from ..cli_types import float_in, int_at_least
-from ..pipeline import PipelineConfig
+from ..engine.pipeline import PipelineConfig
 from ..sources import SourceSpec, parse_source
+from .arg_types import float_in, int_at_least
 
 PIPELINE_DEFAULTS = PipelineConfig()
 

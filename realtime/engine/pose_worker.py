@@ -2,41 +2,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
-import numpy as np
-
+from ..messages import Frame, PoseFrame, StreamEnded
+from ..pose.estimator import PoseEstimator
 from .channels import LatestWinsSlot, LosslessQueue
-from .messages import Frame, PoseFrame, StreamEnded
 from .worker import POLL_S, Worker
-
-
-class PoseEstimator(Protocol):
-    """A pose backend: open() loads the model, estimate() maps a BGR frame to (33, 4) or None."""
-
-    name: str
-
-    def open(self) -> None:
-        """Load the model."""
-
-    def estimate(self, bgr: np.ndarray) -> np.ndarray | None:
-        """Landmarks (33, 4) float32 of the person in the frame, or None."""
-
-    def close(self) -> None:
-        """Release the model."""
-
-
-def make_pose_estimator(pose_model: Path | None) -> PoseEstimator:
-    """MediaPipe's legacy pose solution (bundled full model), or the Tasks PoseLandmarker on
-    `pose_model` (a `.task` file) when one is given. Nothing is loaded until open()."""
-    if pose_model is None:
-        from .pose_mediapipe import LegacyPoseEstimator
-
-        return LegacyPoseEstimator()
-    from .pose_tasks import TasksPoseEstimator
-
-    return TasksPoseEstimator(pose_model)
 
 
 class PoseWorker(Worker):

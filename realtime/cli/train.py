@@ -10,7 +10,7 @@ from poserec_core.training.config import (ENCODER_INITS, LR_SCHEDULES, TrainConf
                                           read_config_file)
 from poserec_core.training.loss import TRIPLET_VARIANTS
 
-from ..cli_types import float_in, int_at_least
+from .arg_types import float_in, int_at_least
 
 _DEFAULTS = TrainConfig()
 

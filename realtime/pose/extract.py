@@ -10,7 +10,7 @@ from poserec_core.errors import PoseRecError
 from poserec_core.skeleton import NUM_CHANNELS, NUM_LANDMARKS
 from poserec_core.windows import cut_windows, window_starts
 
-from .pose_mediapipe import LegacyPoseEstimator
+from .mediapipe_legacy import LegacyPoseEstimator
 
 
 @dataclass(frozen=True)

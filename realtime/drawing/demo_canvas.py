@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .overlay.annotators import CanvasStyle, draw_skeleton
+from .annotators import CanvasStyle, draw_skeleton
 
 CANVAS_SIZE = (640, 480)
 """(width, height) of the canvas pose-only sources draw on."""

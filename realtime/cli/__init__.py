@@ -7,7 +7,7 @@ import sys
 
 from poserec_core.errors import PoseRecError
 
-from .commands import batch, bench, catalog, evaluate, export, extract, live, recommend, serve, train, weights
+from realtime.cli import batch, bench, catalog, evaluate, export, extract, live, recommend, serve, train, weights
 
 COMMANDS = (weights, recommend, extract, live, bench, batch, serve, export, train, evaluate, catalog)
 """Subcommand modules, in the order `poserec --help` lists them."""

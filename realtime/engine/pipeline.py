@@ -45,15 +45,16 @@ from poserec_core.errors import PoseRecError
 from poserec_core.recommender import check_top_k
 from poserec_core.release import WINDOW_FRAMES
 
+from ..messages import PoseFrame, Recommendation, SourceIncomplete, StreamEnded, WorkerFailed
+from ..pose.estimator import PoseEstimator, make_pose_estimator
+from ..sources import Source, SourceInfo, SourceSpec, open_source
 from .capture_worker import CaptureWorker
 from .channels import LatestWinsSlot, LosslessQueue
 from .inference_worker import InferenceConfig, InferenceWorker, WindowScorer
-from .messages import PoseFrame, Recommendation, SourceIncomplete, StreamEnded, WorkerFailed
-from .pose_worker import PoseEstimator, PoseWorker, make_pose_estimator
+from .pose_worker import PoseWorker
 from .sinks import ConsoleSink, JsonlSink
 from .smoothing import DEFAULT_HYSTERESIS, SmoothingConfig
 from .source_watchdog import FrameHeartbeat, SourceWatchdog, WatchdogConfig
-from .sources import Source, SourceInfo, SourceSpec, open_source
 from .worker import POLL_S, Worker
 
 STOP_TIMEOUT_S = 1.0

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from poserec_core.skeleton import CONNECTIONS, Landmark
-from realtime.overlay.annotators import CanvasStyle, SkeletonStyle, composite_sticker, draw_skeleton, fill
-from realtime.overlay.effects import Anchor
-from realtime.overlay.framing import BodyFraming
-from realtime.overlay.placement import (Box, BoxSmoother, SmoothingSpec, anchor_box, at_least,
+from realtime.drawing.annotators import CanvasStyle, SkeletonStyle, composite_sticker, draw_skeleton, fill
+from realtime.drawing.effects import Anchor
+from realtime.drawing.framing import BodyFraming
+from realtime.drawing.placement import (Box, BoxSmoother, SmoothingSpec, anchor_box, at_least,
                                    fit_inside, keep_clear, pixel_points)
 
 W, H = 960, 720

@@ -10,7 +10,7 @@ import pytest
 
 from poserec_core.bundle import load_names, read_manifest
 from poserec_core.errors import PoseRecError
-from realtime.overlay.effects import DEFAULT_EFFECTS_FILE, Anchor, load_effects, load_sticker
+from realtime.drawing.effects import DEFAULT_EFFECTS_FILE, Anchor, load_effects, load_sticker
 
 
 @pytest.fixture(scope="module")

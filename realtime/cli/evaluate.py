@@ -6,7 +6,7 @@ from pathlib import Path
 
 from poserec_core.device import DEVICE_CHOICES
 
-from ..cli_types import int_at_least
+from .arg_types import int_at_least
 
 SPLITS = ("heldout", "all")
 

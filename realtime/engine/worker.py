@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from .messages import WorkerFailed
+from ..messages import WorkerFailed
 
 POLL_S = 0.1
 """Longest a worker blocks in a get or put before it looks at its stop Event again."""

@@ -1,0 +1,34 @@
+"""The pose backend interface and its factory: MediaPipe's legacy solution or the Tasks API."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class PoseEstimator(Protocol):
+    """A pose backend: open() loads the model, estimate() maps a BGR frame to (33, 4) or None."""
+
+    name: str
+
+    def open(self) -> None:
+        """Load the model."""
+
+    def estimate(self, bgr: np.ndarray) -> np.ndarray | None:
+        """Landmarks (33, 4) float32 of the person in the frame, or None."""
+
+    def close(self) -> None:
+        """Release the model."""
+
+
+def make_pose_estimator(pose_model: Path | None) -> PoseEstimator:
+    """MediaPipe's legacy pose solution (bundled full model), or the Tasks PoseLandmarker on
+    `pose_model` (a `.task` file) when one is given. Nothing is loaded until open()."""
+    if pose_model is None:
+        from ..pose.mediapipe_legacy import LegacyPoseEstimator
+
+        return LegacyPoseEstimator()
+    from ..pose.tasks import TasksPoseEstimator
+
+    return TasksPoseEstimator(pose_model)
