@@ -1,9 +1,6 @@
 """Load the parts of a verified weights directory: encoder state dict, catalog, sample windows."""
 from __future__ import annotations
 
-import pickle
-import zipfile
-
 import numpy as np
 import torch
 
@@ -12,15 +9,13 @@ from .catalog import Catalog
 from .errors import WeightsError
 from .pose_files import validate_poses
 from .release import EMBEDDING_DIM
+from .torch_files import load_tensors
 
 
 def load_state_dict(manifest: Manifest) -> dict[str, torch.Tensor]:
     """The encoder state dict, loaded with `weights_only=True` after its hash is checked."""
     path = manifest.path("encoder")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
-        raise WeightsError(f"{path}: not a loadable state dict ({str(exc).splitlines()[0]})") from None
+    state = load_tensors(path)
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: holds a {type(state).__name__}, expected a state dict")
     return state

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import torch
 
 from ..bundle import atomic_write_bytes
 from ..errors import PoseRecError
+from ..torch_files import load_tensors
 from .config import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -52,12 +51,11 @@ def load_checkpoint(run_dir: Path, identity: RunIdentity) -> dict:
     path = checkpoint_path(run_dir)
     if not path.is_file():
         raise PoseRecError(f"{path}: no checkpoint to resume; start without --resume")
+    payload = load_tensors(path, "checkpoint", PoseRecError)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
         saved = TrainConfig.from_dict(json.loads(payload["config"]), str(path))
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError,
-            KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise PoseRecError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0]})") from None
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise PoseRecError(f"{path}: not a loadable checkpoint ({str(exc).splitlines()[0]})") from None
     mine = identity.config.to_dict()
     differing = [k for k, v in saved.to_dict().items() if k != "epochs" and mine[k] != v]
     if differing:

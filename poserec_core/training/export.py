@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from ..bundle import Manifest, atomic_write_bytes, write_manifest
 from ..catalog import Catalog
 from ..errors import WeightsError
 from ..release import RELEASE_FILES
+from ..torch_files import load_tensors
 from .item_side import ItemSide
 
 FILE_OF_ROLE = {e.role: e.installed_as for e in RELEASE_FILES if e.role != "sample"}
@@ -116,10 +115,7 @@ def load_item_side(manifest: Manifest) -> tuple[ItemSide, TrainingRecord]:
     """The trained item side of an export (in eval mode) and its training record."""
     record = read_training_record(manifest)
     path = manifest.path(ITEM_SIDE_ROLE)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
-        raise WeightsError(f"{path}: not a loadable state dict ({str(exc).splitlines()[0]})") from None
+    state = load_tensors(path)
     item_side = ItemSide(len(record.columns), record.input_dim, record.num_prototypes,
                          record.prototype_dim)
     try:

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,7 @@ from poserec_core.weights_install import default_weights_dir
 
 from .catalogs import synthetic_catalog
 from .hardware import hardware_info, hardware_line
+from .output import BenchResult
 from .stats import LatencyStats, per_second, time_interleaved
 from .table import format_table
 
@@ -59,56 +60,48 @@ class EncoderBenchConfig:
     seed: int = 0
 
 
-@dataclass
-class EncoderBenchResult:
-    """The JSON document (figures) and the raw ms samples of each measurement (for the plot)."""
-
-    document: dict
-    samples: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def table(self) -> str:
-        """The readable report: hardware line, two tables, the issue's targets."""
-        doc = self.document
-        settings = doc["settings"]
-        encode_rows = []
-        for entry in doc["encode_rank"]:
-            for path in ("eager", "fast"):
-                s = entry[path]
-                encode_rows.append([entry["batch"], path, s["min"], s["p50"], s["p95"], s["p99"],
-                                    s["max"],
-                                    entry[f"{path}_windows_per_s"],
-                                    f"{entry['speedup_p50']:.2f}x" if path == "fast" else ""])
-        rank_rows = []
-        for entry in doc["rank"]:
-            for method in RANK_METHODS:
-                if method in entry:
-                    s = entry[method]
-                    rank_rows.append([entry["items"], method, s["min"], s["p50"], s["p95"],
-                                      s["p99"], s["max"], entry.get("recall_at_k", {}).get(method),
-                                      entry.get("build_s", {}).get(method)])
-        k, runs = settings["top_k"], settings["runs"]
-        lines = [
-            f"hardware: {hardware_line(doc['hardware'])}",
-            f"{runs} timed runs after {settings['warmup']} warm-up runs; ms per call",
-            "",
-            f"encode+rank (Recommender.recommend, top-{k} of {settings['catalog_items']} items, "
-            f"T={settings['window_frames']}; fast blocks: {', '.join(settings['fast_blocks'])})",
-            format_table(["batch", "encoder", "min", "p50", "p95", "p99", "max", "windows/s",
-                          "speedup"], encode_rows),
-            f"fast vs eager on the {doc['agreement']['windows']} sample windows: max |score "
-            f"difference| {doc['agreement']['max_abs_score_diff']:.2e}",
-            "",
-            f"rank alone (one window, top-{k}; bfloat16_screen: exact scores of "
-            f"{settings['screen_candidates']} screened candidates; clustered_index: exact scores "
-            f"in {settings['cluster_probes']} of sqrt(items) k-means clusters)",
-            format_table(["items", "method", "min", "p50", "p95", "p99", "max",
-                          f"recall@{k}", "build s"], rank_rows),
-            "",
-            "targets (issue 5, medians):",
-            *(f"  {'met   ' if t['met'] else 'MISSED'} {t['name']}: {t['value']:.3f} "
-              f"(limit {t['limit']})" for t in doc["targets"]),
-        ]
-        return "\n".join(lines)
+def encoder_table(doc: dict) -> str:
+    """The readable report: hardware line, two tables, the issue's targets."""
+    settings = doc["settings"]
+    encode_rows = []
+    for entry in doc["encode_rank"]:
+        for path in ("eager", "fast"):
+            s = entry[path]
+            encode_rows.append([entry["batch"], path, s["min"], s["p50"], s["p95"], s["p99"],
+                                s["max"],
+                                entry[f"{path}_windows_per_s"],
+                                f"{entry['speedup_p50']:.2f}x" if path == "fast" else ""])
+    rank_rows = []
+    for entry in doc["rank"]:
+        for method in RANK_METHODS:
+            if method in entry:
+                s = entry[method]
+                rank_rows.append([entry["items"], method, s["min"], s["p50"], s["p95"],
+                                  s["p99"], s["max"], entry.get("recall_at_k", {}).get(method),
+                                  entry.get("build_s", {}).get(method)])
+    k, runs = settings["top_k"], settings["runs"]
+    lines = [
+        f"hardware: {hardware_line(doc['hardware'])}",
+        f"{runs} timed runs after {settings['warmup']} warm-up runs; ms per call",
+        "",
+        f"encode+rank (Recommender.recommend, top-{k} of {settings['catalog_items']} items, "
+        f"T={settings['window_frames']}; fast blocks: {', '.join(settings['fast_blocks'])})",
+        format_table(["batch", "encoder", "min", "p50", "p95", "p99", "max", "windows/s",
+                      "speedup"], encode_rows),
+        f"fast vs eager on the {doc['agreement']['windows']} sample windows: max |score "
+        f"difference| {doc['agreement']['max_abs_score_diff']:.2e}",
+        "",
+        f"rank alone (one window, top-{k}; bfloat16_screen: exact scores of "
+        f"{settings['screen_candidates']} screened candidates; clustered_index: exact scores "
+        f"in {settings['cluster_probes']} of sqrt(items) k-means clusters)",
+        format_table(["items", "method", "min", "p50", "p95", "p99", "max",
+                      f"recall@{k}", "build s"], rank_rows),
+        "",
+        "targets (issue 5, medians):",
+        *(f"  {'met   ' if t['met'] else 'MISSED'} {t['name']}: {t['value']:.3f} "
+          f"(limit {t['limit']})" for t in doc["targets"]),
+    ]
+    return "\n".join(lines)
 
 
 def _windows(sample: np.ndarray, count: int) -> np.ndarray:
@@ -117,7 +110,7 @@ def _windows(sample: np.ndarray, count: int) -> np.ndarray:
 
 
 def _encode_rank(eager: Recommender, fast: Recommender, sample: np.ndarray,
-                 config: EncoderBenchConfig, result: EncoderBenchResult,
+                 config: EncoderBenchConfig, result: BenchResult,
                  log: Callable[[str], None]) -> list[dict]:
     entries = []
     for batch in config.batches:
@@ -142,7 +135,7 @@ def _encode_rank(eager: Recommender, fast: Recommender, sample: np.ndarray,
 
 
 def _rank_alone(fast: Recommender, sample: np.ndarray, config: EncoderBenchConfig,
-                result: EncoderBenchResult, log: Callable[[str], None]) -> list[dict]:
+                result: BenchResult, log: Callable[[str], None]) -> list[dict]:
     with torch.inference_mode():
         embeddings = torch.from_numpy(fast.embed(sample)).to(fast.device)
     one = embeddings[:1]
@@ -204,7 +197,7 @@ def _targets(doc: dict) -> list[dict]:
 
 
 def run_encoder_bench(config: EncoderBenchConfig,
-                      log: Callable[[str], None] = lambda _: None) -> EncoderBenchResult:
+                      log: Callable[[str], None] = lambda _: None) -> BenchResult:
     """Measure everything above; the figures in `document`, the samples for the plot."""
     manifest = read_manifest(config.weights_dir if config.weights_dir is not None
                              else default_weights_dir())
@@ -216,7 +209,7 @@ def run_encoder_bench(config: EncoderBenchConfig,
     eager = Recommender.from_pretrained(config.device, manifest.directory, fast=False)
     fast = Recommender.from_pretrained(config.device, manifest.directory, fast=True)
     agreement = float(np.abs(fast.score(sample) - eager.score(sample)).max())
-    result = EncoderBenchResult({})
+    result = BenchResult({}, encoder_table)
     doc = result.document
     doc.update({
         "benchmark": "encoder",

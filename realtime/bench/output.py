@@ -1,11 +1,30 @@
-"""Where benchmark results go: output paths checked before a run, JSON written atomically."""
+"""Where benchmark results go: one result type, output paths checked before a run, JSON written
+atomically."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from poserec_core.bundle import atomic_write_bytes
 from poserec_core.errors import PoseRecError
+
+
+@dataclass
+class BenchResult:
+    """A bench's JSON document (figures), how it reads as a table, and the raw ms samples of
+    each series (for the plot)."""
+
+    document: dict
+    report: Callable[[dict], str]
+    samples: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def table(self) -> str:
+        """The readable report of the document."""
+        return self.report(self.document)
 
 
 def check_output_path(path: Path, suffix: str, option: str) -> Path:
