@@ -16,6 +16,10 @@ WAIT_S = 10.0
 """Upper bound on anything a test waits for; a hang fails instead of blocking CI."""
 
 
+BUSY = "camera 7: cannot be opened (it is busy); pass --source with a video file"
+"""The reason a FaultyCamera gives when it is not back yet."""
+
+
 @dataclass
 class CameraScript:
     """What goes wrong, by frame index (the index the next read would give).
@@ -60,7 +64,7 @@ class FaultyCamera:
         self.opens.append(time.monotonic())
         if self._failures_left > 0:
             self._failures_left -= 1
-            raise PoseRecError("camera 7: cannot be opened")
+            raise PoseRecError(BUSY)
         self.is_open = True
         return SourceInfo("camera 7", *self.size, 30.0)
 

@@ -1,4 +1,5 @@
-"""Test helpers: run the CLI as a user does, compare rankings up to near-ties."""
+"""Test helpers: run the CLI as a user does, run a pipeline to its end, compare rankings up to
+near-ties."""
 from __future__ import annotations
 
 import os
@@ -16,6 +17,24 @@ def run_poserec(*args: str, timeout: float = 120, env: dict | None = None,
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "realtime.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=full_env, **kwargs)
+
+
+def run_pipeline(pipeline, timeout: float, listeners=(), keep: bool = True) -> tuple[list, object]:
+    """Start `pipeline` (with extra `listeners`), wait at most `timeout` s for its end, stop and
+    join it (asserting every thread ended in time); returns (every message, or none when not
+    `keep`: a soak must not hold them, the outcome)."""
+    from realtime.engine.pipeline import STOP_TIMEOUT_S
+
+    messages: list = []
+    for listener in ((messages.append,) if keep else ()) + tuple(listeners):
+        pipeline.add_listener(listener)
+    pipeline.start()
+    try:
+        outcome = pipeline.wait(timeout)
+    finally:
+        pipeline.stop()
+        assert pipeline.join(STOP_TIMEOUT_S)
+    return messages, outcome
 
 
 def same_ranking(items: list[int], reference_items: list[int], reference_scores: np.ndarray) -> bool:

@@ -52,3 +52,24 @@ def test_extract_bad_input(capsys, tmp_path, make_input, output, message):
     code, _, err = run_main(capsys, "extract", video, "-o", tmp_path / output)
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / output).exists()
+
+
+def test_a_truncated_video_is_reported_by_extract_as_by_live(capsys, weights_dir, tmp_path):
+    """extract reads videos through live's VideoFileSource: the same one-line warning, and the
+    decoded frames are used."""
+    video = make_person_video(tmp_path / "cut.avi", frames=40, size=(160, 160))
+    data = video.read_bytes()
+    video.write_bytes(data[:len(data) // 2])
+    out = tmp_path / "poses.npz"
+    code, _, err = run_main(capsys, "extract", video, "-o", out)
+    extract_warnings = [line.removeprefix("poserec extract: warning: ")
+                        for line in err.splitlines() if "warning" in line]
+    assert code == 0, err
+    code, _, err = run_main(capsys, "live", "--headless", "--source", video, "--fps", "0")
+    live_warnings = [line.removeprefix("poserec live: warning: ")
+                     for line in err.splitlines() if "warning" in line]
+    assert code == 0, err
+    assert len(extract_warnings) == 1 and extract_warnings == live_warnings
+    decoded = int(extract_warnings[0].split("only ")[1].split()[0])
+    with np.load(out, allow_pickle=False) as npz:
+        assert int(npz["frames_read"]) == decoded < 40

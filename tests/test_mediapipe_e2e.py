@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from poserec_core.skeleton import Landmark
+from realtime.engine.pipeline import Pipeline, PipelineConfig
 from realtime.messages import NoPerson, PoseFrame, Recommendation, StreamEnded
-from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
 from realtime.pose.estimator import make_pose_estimator
 from realtime.sources import SourceSpec
 
-from .helpers import run_main
+from .helpers import run_main, run_pipeline
 from .media import make_empty_video, make_person_video, make_pose_task_bundle
 
 FRAMES = 60
@@ -38,15 +38,8 @@ def run_video(video, recommender, pose_model=None, **overrides):
                   pose_model=pose_model)
     values.update(overrides)
     pipeline = Pipeline(PipelineConfig(**values), recommender=recommender)
-    messages = []
-    pipeline.add_listener(messages.append)
     started = time.monotonic_ns()
-    pipeline.start()
-    try:
-        outcome = pipeline.wait(RUN_TIMEOUT_S)
-    finally:
-        pipeline.stop()
-        assert pipeline.join(STOP_TIMEOUT_S)
+    messages, outcome = run_pipeline(pipeline, RUN_TIMEOUT_S)
     return messages, outcome, pipeline.stats(), started, time.monotonic_ns()
 
 

@@ -13,13 +13,14 @@ import time
 import numpy as np
 import pytest
 
+from realtime.drawing.annotators import CanvasStyle
+from realtime.engine.pipeline import Pipeline, PipelineConfig
 from realtime.messages import NoPerson, PoseFrame, Recommendation
 from realtime.outputs import OutputsConfig, add_outputs
 from realtime.outputs.recorder import PoseRecorder
-from realtime.drawing.annotators import CanvasStyle
-from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
 from realtime.sources import SourceSpec, load_demo_sequence
 
+from .helpers import run_pipeline
 from .media import _write_video, make_empty_video, person_frames
 
 RUN_TIMEOUT_S = 120
@@ -33,16 +34,9 @@ def run_session(recommender, source: SourceSpec, outputs: OutputsConfig, **confi
     pipeline = Pipeline(PipelineConfig(source=source, fps=0.0, headless=False, **config),
                         recommender=recommender)
     add_outputs(pipeline, outputs)
-    records = []
-    pipeline.add_listener(lambda m: records.append(m) if isinstance(m, Recommendation) else None)
-    pipeline.start()
-    try:
-        pipeline.wait(RUN_TIMEOUT_S)
-    finally:
-        pipeline.stop()
-        assert pipeline.join(STOP_TIMEOUT_S)
+    messages, _ = run_pipeline(pipeline, RUN_TIMEOUT_S)
     assert pipeline.failure is None, pipeline.failure
-    return records, pipeline.stats()
+    return [m for m in messages if isinstance(m, Recommendation)], pipeline.stats()
 
 
 def person_video_with_gap(path):

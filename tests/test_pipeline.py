@@ -14,13 +14,14 @@ import pytest
 
 from poserec_core.errors import PoseRecError
 from realtime.engine.channels import LatestWinsSlot, LosslessQueue
-from realtime.messages import (Frame, NoPerson, PoseFrame, Recommendation, StreamEnded,
-                               WorkerFailed)
-from realtime.engine.pipeline import (FRAME_QUEUE_CAPACITY, POSE_QUEUE_CAPACITY, STOP_TIMEOUT_S, Pipeline,
-                               PipelineConfig)
+from realtime.engine.pipeline import (FRAME_QUEUE_CAPACITY, POSE_QUEUE_CAPACITY, STOP_TIMEOUT_S,
+                                      Pipeline, PipelineConfig)
 from realtime.engine.sinks import ConsoleSink, JsonlSink
 from realtime.engine.smoothing import ScoreSmoother, SmoothingConfig
+from realtime.messages import Frame, NoPerson, PoseFrame, Recommendation, StreamEnded, WorkerFailed
 from realtime.sources import SourceInfo, SourceSpec
+
+from .helpers import run_pipeline
 
 WAIT_S = 10.0
 """Upper bound on anything a test waits for; a hang fails instead of blocking CI."""
@@ -130,16 +131,8 @@ class FakeScorer:
 def run_to_end(config, listeners=(), **fakes):
     """Run a pipeline (with extra `listeners`) until it ends; returns (pipeline, messages,
     outcome)."""
-    messages = []
     pipeline = Pipeline(config, **fakes)
-    for listener in (messages.append, *listeners):
-        pipeline.add_listener(listener)
-    pipeline.start()
-    try:
-        outcome = pipeline.wait(WAIT_S)
-    finally:
-        pipeline.stop()
-        assert pipeline.join(STOP_TIMEOUT_S)
+    messages, outcome = run_pipeline(pipeline, WAIT_S, listeners)
     return pipeline, messages, outcome
 
 

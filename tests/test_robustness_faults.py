@@ -6,23 +6,24 @@ import io
 import json
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
 
-from realtime.messages import (PoseFrame, Recommendation, SourceIncomplete, SourceRecovered,
-                               SourceStalled, StreamEnded, WorkerFailed)
 from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline
 from realtime.engine.source_watchdog import (FrameHeartbeat, HeartbeatState, WatchdogConfig,
-                                      stall_reason)
+                                             stall_reason)
+from realtime.engine.worker import POLL_S
+from realtime.messages import (PoseFrame, Recommendation, SourceIncomplete, SourceRecovered,
+                               SourceReopenFailed, SourceStalled, StreamEnded, WorkerFailed)
 from realtime.sources import VideoFileSource
 from realtime.ui.app import drop_opencv_qt_plugins
 from realtime.ui.bridge import PipelineBridge
 from realtime.ui.hud import FROZEN, STALLED, WARNINGS, hud_lines
 from realtime.ui.stats import StreamStats
-from realtime.engine.worker import POLL_S
 
-from .faults import WAIT_S, CameraScript, FaultyCamera, MessageLog, pipeline_threads
+from .faults import BUSY, WAIT_S, CameraScript, FaultyCamera, MessageLog, pipeline_threads
 from .helpers import run_main
 from .media import make_empty_video, make_person_video
 from .test_pipeline import FakeEstimator, FakeScorer, FakeSource, config
@@ -94,6 +95,9 @@ def test_an_unplugged_camera_is_reported_at_once_and_reopened_with_backoff():
     delays = np.diff(camera.opens[1:])
     expected = [0.1, 0.2, 0.2]  # 0.05 doubles, capped at reopen_max_s
     assert all(got >= 0.9 * want for got, want in zip(delays, expected)), delays
+    # each failed attempt keeps its reason and says when the next one comes, once per step
+    assert log.of_type(SourceReopenFailed) == [SourceReopenFailed(BUSY, n + 1, delay)
+                                               for n, delay in enumerate(expected)]
     # the frame index runs on across the reopening: nothing repeated, nothing invented
     assert camera.seq == pipeline.stats().frames_read == 40
     seqs = [f.seq for f in log.of_type(PoseFrame)]
@@ -277,3 +281,28 @@ def test_the_hud_shows_a_stalled_source_until_it_recovers(qapp, messages, shown)
     lines = dict(hud_lines(bridge.stats.snapshot(), paused=False))
     assert lines.get("source") == shown
     assert shown is None or shown in WARNINGS
+
+
+def test_the_console_and_the_hud_say_why_a_lost_camera_does_not_reopen(qapp):
+    camera = FaultyCamera(CameraScript(lose_at={5}, failed_opens=10 ** 9))
+    log, console = MessageLog(), io.StringIO()
+    bridge = PipelineBridge(StreamStats())
+    pipeline = start(camera, log, console)
+    pipeline.add_listener(bridge.deliver)
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while len(log.of_type(SourceReopenFailed)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        finish(pipeline)
+    failures = log.of_type(SourceReopenFailed)
+    assert len(failures) >= 3 and all(f.reason == BUSY for f in failures)
+    lines = [line for line in console.getvalue().splitlines()
+             if line.startswith("source reopen failed")]
+    assert lines[:3] == [f"source reopen failed (attempt {n}): {BUSY}; retrying in {delay:g} s"
+                         for n, delay in ((1, 0.1), (2, 0.2), (3, 0.2))]
+    assert len(lines) == len(failures), "one line per attempt, no repeats"
+    hud = dict(hud_lines(bridge.stats.snapshot(), paused=False))
+    assert hud["reopen"] == "camera 7: cannot be opened (it is busy); retry in 0.2 s"
+    bridge.deliver(SourceRecovered("camera 7", 1, 5))
+    assert "reopen" not in dict(hud_lines(bridge.stats.snapshot(), paused=False))

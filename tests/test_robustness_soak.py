@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from realtime.engine.pipeline import Pipeline, PipelineConfig
 from realtime.messages import Recommendation, StreamEnded
-from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
 from realtime.sources import SourceSpec
 
 from .faults import pipeline_threads
+from .helpers import run_pipeline
 
 SOAK_FRAMES = 100_000
 WINDOW, STRIDE = 10, 5
@@ -65,14 +66,7 @@ def run_demo(weights_dir, frames: int, jsonl: Path, console, listener=None) -> P
                             fps=0.0, max_frames=frames, jsonl=jsonl, headless=True,
                             weights_dir=weights_dir)
     pipeline = Pipeline(config, console=console)
-    if listener is not None:
-        pipeline.add_listener(listener)
-    pipeline.start()
-    try:
-        outcome = pipeline.wait(SOAK_TIMEOUT_S)
-    finally:
-        pipeline.stop()
-        assert pipeline.join(STOP_TIMEOUT_S)
+    _, outcome = run_pipeline(pipeline, SOAK_TIMEOUT_S, [listener] if listener else [], keep=False)
     assert outcome == StreamEnded(frames), outcome
     return pipeline
 

@@ -30,6 +30,8 @@ def run(args) -> int:
     if not args.output.parent.is_dir():
         raise PoseRecError(f"{args.output.parent}: no such directory for the output")
     poses = extract_poses(args.video, progress=sys.stderr.isatty())
+    if poses.incomplete is not None:
+        print(f"poserec extract: warning: {poses.incomplete}", file=sys.stderr)
     require_windows(poses, args.video, args.window, args.stride)
     windows, frame_index = poses.windows(args.window, args.stride)
     tmp = args.output.with_name(f".{args.output.name}.tmp.npz")

@@ -7,12 +7,13 @@ length (SourceTruncated) is reported as SourceIncomplete; the frames decoded bef
 """
 from __future__ import annotations
 
+import itertools
 import time
-from typing import Callable
 
 from poserec_core.errors import PoseRecError
 
-from ..messages import Frame, PoseFrame, SourceIncomplete, StreamEnded
+from ..messages import (Frame, Listener, PoseFrame, SourceIncomplete, SourceReopenFailed,
+                        StreamEnded)
 from ..sources import Source, SourceLost, SourceTruncated
 from .channels import LatestWinsSlot, LosslessQueue
 from .source_watchdog import FrameHeartbeat, WatchdogConfig
@@ -32,7 +33,7 @@ class CaptureWorker(Worker):
     name = "capture"
 
     def __init__(self, source: Source, outbox: LatestWinsSlot | LosslessQueue,
-                 publish: Callable[[object], None], rate_hz: float | None = None,
+                 publish: Listener, rate_hz: float | None = None,
                  max_frames: int | None = None, heartbeat: FrameHeartbeat | None = None,
                  reopen: WatchdogConfig | None = None):
         super().__init__(report=publish)
@@ -84,15 +85,20 @@ class CaptureWorker(Worker):
             return item
 
     def _reopen_lost(self, reason: str) -> bool:
-        """Close the lost source and try to open it again after each of the backoff delays;
-        True once it opened, False when stop() came first."""
+        """Close the lost source and try to open it again after each of the backoff delays,
+        publishing SourceReopenFailed with the reason of each failed attempt; True once it
+        opened, False when stop() came first."""
         self._heartbeat.lost(reason)
         self._source.close()
-        for delay in self._reopen.reopen_delays():
+        delays = self._reopen.reopen_delays()
+        delay = next(delays)
+        for attempt in itertools.count(1):
             if self._stop_event.wait(delay):
                 return False
             try:
                 self._source.open()
-            except PoseRecError:
+            except PoseRecError as exc:
+                delay = next(delays)
+                self._publish(SourceReopenFailed(str(exc), attempt, delay))
                 continue
             return True

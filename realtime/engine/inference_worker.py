@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from poserec_core.errors import PoseRecError
 from poserec_core.recommender import Ranking
 
-from ..messages import NoPerson, PoseFrame, Recommendation, StreamEnded
+from ..messages import EffectScore, Listener, NoPerson, PoseFrame, Recommendation, StreamEnded
 from .channels import LosslessQueue
 from .ring_buffer import PoseRingBuffer
-from .smoothing import ScoreSmoother, SmoothingConfig
+from .smoothing import ScoreSmoother, SmoothingConfig, name_groups
 from .worker import POLL_S, Worker
 
 
@@ -46,9 +47,16 @@ class InferenceConfig:
     smoothing: SmoothingConfig
 
     def __post_init__(self):
-        for name in ("window", "stride", "top_k", "reset_after"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        check_counts(self.window, self.stride, self.top_k, self.reset_after)
+
+
+def check_counts(window: int, stride: int, top_k: int, reset_after: int) -> None:
+    """The one check of the window, stride, top-k and reset-after counts (the pipeline's and
+    the inference thread's): each at least 1, else a PoseRecError naming the first that is not."""
+    for name, value in (("window", window), ("stride", stride), ("top_k", top_k),
+                        ("reset_after", reset_after)):
+        if value < 1:
+            raise PoseRecError(f"{name} must be at least 1, got {value}")
 
 
 def rerank_due(pushed: int, window: int, stride: int) -> bool:
@@ -73,7 +81,7 @@ class InferenceWorker(Worker):
     name = "inference"
 
     def __init__(self, config: InferenceConfig, scorer: WindowScorer, inbox: LosslessQueue,
-                 publish: Callable[[object], None]):
+                 publish: Listener):
         super().__init__(report=publish)
         self.config = config
         self.stats = InferenceStats()
@@ -82,6 +90,8 @@ class InferenceWorker(Worker):
         self._publish = publish
         self._buffer = PoseRingBuffer(config.window)
         self._smoother = ScoreSmoother(config.smoothing, config.top_k)
+        self._effects = ScoreSmoother(config.smoothing, config.top_k,
+                                      groups=name_groups(scorer.catalog.names))
         self._misses = 0
         self._due = 0
 
@@ -112,6 +122,7 @@ class InferenceWorker(Worker):
             if self._misses == self.config.reset_after:
                 self._buffer.clear()
                 self._smoother.reset()
+                self._effects.reset()
                 self.stats.resets += 1
                 self.stats.windows_skipped += self._due
                 self._due = 0
@@ -132,10 +143,13 @@ class InferenceWorker(Worker):
         names = self._scorer.catalog.names
         ranking = Ranking(tuple(int(i) for i in items), tuple(names[i] for i in items),
                           tuple(float(v) for v in values))
+        effects = tuple(EffectScore(names[i], int(i), float(v))
+                        for i, v in zip(*self._effects.update(scores)))
         t_rank = time.monotonic_ns()
         self.stats.windows_ranked += 1
         self.stats.windows_skipped += skipped
         self._publish(Recommendation(
             window_end=window.end_seq, ranking=ranking, t_capture_ns=int(window.t_capture_ns[-1]),
             t_pose_ns=int(window.t_pose_ns[-1]), t_window_ns=t_window, t_encode_ns=t_encode,
-            t_rank_ns=t_rank, device=str(self._scorer.device), skipped_windows=skipped))
+            t_rank_ns=t_rank, device=str(self._scorer.device), skipped_windows=skipped,
+            effects=effects))

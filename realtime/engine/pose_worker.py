@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
-
-from ..messages import Frame, PoseFrame, StreamEnded
+from ..messages import Frame, Listener, PoseFrame, StreamEnded
 from ..pose.estimator import PoseEstimator
 from .channels import LatestWinsSlot, LosslessQueue
 from .worker import POLL_S, Worker
@@ -20,7 +18,7 @@ class PoseWorker(Worker):
     name = "pose"
 
     def __init__(self, estimator: PoseEstimator, inbox: LatestWinsSlot | LosslessQueue,
-                 outbox: LosslessQueue, publish: Callable[[object], None]):
+                 outbox: LosslessQueue, publish: Listener):
         super().__init__(report=publish)
         self._estimator = estimator
         self._inbox = inbox
@@ -41,4 +39,6 @@ class PoseWorker(Worker):
 
     def _estimate(self, frame: Frame) -> PoseFrame:
         landmarks = self._estimator.estimate(frame.image)
-        return PoseFrame(frame.seq, frame.t_capture_ns, time.monotonic_ns(), landmarks, frame.image)
+        mask = getattr(self._estimator, "mask", None)  # only segmenting backends have one
+        return PoseFrame(frame.seq, frame.t_capture_ns, time.monotonic_ns(), landmarks, frame.image,
+                         mask)

@@ -1,7 +1,10 @@
 """Where recommendations go besides the window: a JSONL file and a concise console view.
 
-Sinks are pipeline listeners: called from the inference thread with each message, opened in
-Pipeline.start() and closed once that thread has ended.
+Sinks are pipeline listeners, called with each message on the thread that produced it: the
+inference thread (Recommendation, NoPerson, StreamEnded), the pose thread (PoseFrame), the
+capture thread (SourceIncomplete, SourceReopenFailed) and the watchdog thread (SourceStalled,
+SourceRecovered); see realtime.engine.pipeline. Opened in Pipeline.start(), closed in
+Pipeline.join() once every thread has ended (each sink's close is tried, whatever another raised).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import TextIO
 
 from poserec_core.errors import PoseRecError
 
-from ..messages import NoPerson, Recommendation, SourceRecovered, SourceStalled
+from ..messages import NoPerson, Recommendation, SourceRecovered, SourceReopenFailed, SourceStalled
 
 
 class JsonlSink:
@@ -44,9 +47,18 @@ class JsonlSink:
             self._file = None
 
 
+def recommendation_line(message: Recommendation) -> str:
+    """The console line of a re-rank, each column labelled: the window's last frame, its
+    latency and the distinct effects with their scores."""
+    effects = " | ".join(f"{e.name} {e.score:.3f}" for e in message.effects)
+    skipped = f"  (+{message.skipped_windows} skipped)" if message.skipped_windows else ""
+    return (f"frame {message.window_end:>6}  latency {message.latency_ms:7.1f} ms  "
+            f"effects (score): {effects}{skipped}")
+
+
 class ConsoleSink:
-    """One line per re-rank (window end, latency, top items), per "no person" reset, and per
-    stall and recovery of a live source."""
+    """One line per re-rank (window end, latency, top distinct effects), per "no person" reset,
+    and per stall and recovery of a live source."""
 
     def __init__(self, stream: TextIO | None = None):
         self._stream = stream
@@ -58,16 +70,16 @@ class ConsoleSink:
     def __call__(self, message: object) -> None:
         """Print recommendations, resets, stalls and recoveries; other messages are not shown."""
         if isinstance(message, Recommendation):
-            items = " | ".join(f"{name} {score:.3f}" for name, score in
-                               zip(message.ranking.names, message.ranking.scores))
-            skipped = f"  (+{message.skipped_windows} skipped)" if message.skipped_windows else ""
-            line = f"frame {message.window_end:>6}  {message.latency_ms:7.1f} ms  {items}{skipped}"
+            line = recommendation_line(message)
         elif isinstance(message, NoPerson):
             line = f"frame {message.seq:>6}  no person; waiting for one"
         elif isinstance(message, SourceStalled):
             line = f"source stalled: {message.reason}"
         elif isinstance(message, SourceRecovered):
             line = f"source recovered: {message.source} after {message.stalled_s:.1f} s"
+        elif isinstance(message, SourceReopenFailed):
+            line = (f"source reopen failed (attempt {message.attempt}): {message.reason}; "
+                    f"retrying in {message.retry_in_s:g} s")
         else:
             return
         print(line, file=self._stream, flush=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
-from ..messages import SourceRecovered, SourceStalled
+from ..messages import Listener, SourceRecovered, SourceStalled
 from .worker import POLL_S, Worker
 
 
@@ -111,7 +111,7 @@ class SourceWatchdog(Worker):
     name = "watchdog"
 
     def __init__(self, source: str, heartbeat: FrameHeartbeat, config: WatchdogConfig,
-                 publish: Callable[[object], None]):
+                 publish: Listener):
         super().__init__(report=publish)
         self._source = source
         self._heartbeat = heartbeat

@@ -8,7 +8,10 @@ import numpy as np
 
 
 class PoseEstimator(Protocol):
-    """A pose backend: open() loads the model, estimate() maps a BGR frame to (33, 4) or None."""
+    """A pose backend: open() loads the model, estimate() maps a BGR frame to (33, 4) or None.
+
+    A backend that segments the person also has `mask`: the last estimate()'s person mask
+    (H, W) uint8, 255 = person, or None."""
 
     name: str
 
@@ -22,13 +25,14 @@ class PoseEstimator(Protocol):
         """Release the model."""
 
 
-def make_pose_estimator(pose_model: Path | None) -> PoseEstimator:
-    """MediaPipe's legacy pose solution (bundled full model), or the Tasks PoseLandmarker on
-    `pose_model` (a `.task` file) when one is given. Nothing is loaded until open()."""
+def make_pose_estimator(pose_model: Path | None, segmentation: bool = False) -> PoseEstimator:
+    """MediaPipe's legacy pose solution (bundled full model; with the person mask when
+    `segmentation`), or the Tasks PoseLandmarker on `pose_model` (a `.task` file) when one is
+    given (no mask). Nothing is loaded until open()."""
     if pose_model is None:
-        from ..pose.mediapipe_legacy import LegacyPoseEstimator
+        from ..pose.mediapipe_legacy import LegacyPoseConfig, LegacyPoseEstimator
 
-        return LegacyPoseEstimator()
+        return LegacyPoseEstimator(LegacyPoseConfig(enable_segmentation=segmentation))
     from ..pose.tasks import TasksPoseEstimator
 
     return TasksPoseEstimator(pose_model)

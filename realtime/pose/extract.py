@@ -10,17 +10,20 @@ from poserec_core.errors import PoseRecError
 from poserec_core.skeleton import NUM_CHANNELS, NUM_LANDMARKS
 from poserec_core.windows import cut_windows, window_starts
 
+from ..sources import SourceTruncated, VideoFileSource
 from .mediapipe_legacy import LegacyPoseEstimator
 
 
 @dataclass(frozen=True)
 class ExtractedPoses:
-    """Detected frames of a video: landmarks (F, 33, 4) and their frame indices in the video."""
+    """Detected frames of a video: landmarks (F, 33, 4) and their frame indices in the video;
+    `incomplete` says why the file ended early (None when it was read to its end)."""
 
     landmarks: np.ndarray
     frame_index: np.ndarray
     frames_read: int
     fps: float
+    incomplete: str | None = None
 
     def windows(self, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
         """Windows of `window` consecutive detected frames every `stride`, and their frame indices."""
@@ -28,39 +31,31 @@ class ExtractedPoses:
                 cut_windows(self.frame_index, window, stride))
 
 
-def open_video(path: Path):
-    """An opened cv2.VideoCapture for a file, or a PoseRecError naming the problem."""
-    import cv2
-
-    if not path.is_file():
-        raise PoseRecError(f"{path}: no such video file")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise PoseRecError(f"{path}: OpenCV cannot open it as a video")
-    return capture
-
-
 def extract_poses(path: Path, estimator: LegacyPoseEstimator | None = None,
                   progress: bool = True) -> ExtractedPoses:
-    """Run MediaPipe over every frame; frames without a detected person are skipped."""
-    import cv2
+    """Run MediaPipe over every frame, read through the same VideoFileSource as `poserec live`;
+    frames without a detected person are skipped. A file that ends before its declared length
+    keeps the frames decoded so far and says why in `incomplete`."""
     from tqdm import tqdm
 
-    capture = open_video(path)
+    source = VideoFileSource(path, option="")
+    info = source.open()
     estimator = estimator or LegacyPoseEstimator()
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     landmarks, indices = [], []
-    frames_read = 0
-    estimator.open()
+    frames_read, incomplete = 0, None
     try:
-        with tqdm(total=total, unit="frame", desc=path.name, disable=not progress or None,
-                  leave=False) as bar:
+        estimator.open()
+        with tqdm(total=info.frames, unit="frame", desc=path.name,
+                  disable=not progress or None, leave=False) as bar:
             while True:
-                ok, frame = capture.read()
-                if not ok:
+                try:
+                    frame = source.read()
+                except SourceTruncated as exc:
+                    incomplete = str(exc)
                     break
-                pose = estimator.estimate(frame)
+                if frame is None:
+                    break
+                pose = estimator.estimate(frame.image)
                 if pose is not None:
                     landmarks.append(pose)
                     indices.append(frames_read)
@@ -68,12 +63,13 @@ def extract_poses(path: Path, estimator: LegacyPoseEstimator | None = None,
                 bar.update()
     finally:
         estimator.close()
-        capture.release()
+        source.close()
     if frames_read == 0:
         raise PoseRecError(f"{path}: no frame could be decoded")
     shape = (len(landmarks), NUM_LANDMARKS, NUM_CHANNELS)
     return ExtractedPoses(np.array(landmarks, dtype=np.float32).reshape(shape),
-                          np.array(indices, dtype=np.int64), frames_read, fps)
+                          np.array(indices, dtype=np.int64), frames_read, info.fps or 0.0,
+                          incomplete)
 
 
 def require_windows(poses: ExtractedPoses, path: Path, window: int, stride: int) -> None:

@@ -33,6 +33,7 @@ class SourceInfo:
 
     fps: the source's own frame rate (None when unknown); file and replay sources are paced at
     it unless `--fps` says otherwise. frames: the length of a file or replay, None for live ones.
+    asked: the camera mode that was asked and not granted (None when granted or not asked).
     """
 
     description: str
@@ -41,6 +42,7 @@ class SourceInfo:
     fps: float | None = None
     fourcc: str | None = None
     frames: int | None = None
+    asked: str | None = None
 
     def summary(self) -> str:
         """One line: what was opened, its resolution, rate and codec when known."""
@@ -53,7 +55,8 @@ class SourceInfo:
             parts.append(self.fourcc)
         if self.frames is not None:
             parts.append(f"{self.frames} frames")
-        return ", ".join(parts)
+        line = ", ".join(parts)
+        return f"{line} (asked for {self.asked}; the camera gave this instead)" if self.asked else line
 
 
 class Source(Protocol):

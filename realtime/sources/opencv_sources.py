@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from poserec_core.errors import PoseRecError
 
 from ..messages import Frame
 from .base import SourceInfo, SourceLost, SourceTruncated
+from .spec import CameraMode
 
 STREAM_TIMEOUT_MS = 5000
 """How long opening a network stream, or waiting for one of its frames, may take."""
@@ -82,15 +84,18 @@ class _OpenCVSource:
 
 
 class CameraSource(_OpenCVSource):
-    """A local camera by index, asked for a 1-frame buffer (stale frames are dropped)."""
+    """A local camera by index, asked for a 1-frame buffer (stale frames are dropped) and for
+    `mode` (`--camera-size`, `--camera-fps` or else `--fps`, `--fourcc`)."""
 
-    def __init__(self, index: int, requested_fps: float | None = None):
+    def __init__(self, index: int, requested_fps: float | None = None,
+                 mode: CameraMode = CameraMode()):
         super().__init__()
         self.index = index
-        self.requested_fps = requested_fps
+        self.mode = mode if mode.fps or not requested_fps else replace(mode, fps=requested_fps)
 
     def open(self) -> SourceInfo:
-        """Open the camera; report the resolution, FPS and FOURCC it actually gives."""
+        """Open the camera, ask for the mode; report the size, FPS and FOURCC it actually gives
+        (`SourceInfo.asked` says what it did not grant)."""
         import cv2
 
         with _quiet_opencv():
@@ -98,27 +103,48 @@ class CameraSource(_OpenCVSource):
             if not capture.isOpened():
                 capture.release()
                 raise PoseRecError(f"camera {self.index}: cannot be opened (no such device, or it "
-                                   "is busy); pass --source with a video file, a URL, "
-                                   "replay:FILE or demo")
+                                   "is busy; `poserec cameras` lists them); pass --source with a "
+                                   "video file, a URL, replay:FILE or demo")
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
-        if self.requested_fps:
-            capture.set(cv2.CAP_PROP_FPS, self.requested_fps)
+        mode = self.mode
+        if mode.fourcc:  # before the size: V4L2 picks the sizes a format offers
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*mode.fourcc))
+        if mode.size:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, mode.size.width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, mode.size.height)
+        if mode.fps:
+            capture.set(cv2.CAP_PROP_FPS, mode.fps)
         self._capture = capture
-        return _info(capture, f"camera {self.index}", has_length=False)
+        info = _info(capture, f"camera {self.index}", has_length=False)
+        return replace(info, asked=str(mode)) if not granted(mode, info) else info
 
     def _on_end(self) -> None:
         raise SourceLost(f"camera {self.index}: stopped delivering frames (unplugged or taken by "
                          "another program)")
 
 
+FPS_TOLERANCE = 0.5
+"""Frames per second a camera may differ from the rate asked and still count as granting it."""
+
+
+def granted(mode: CameraMode, info: SourceInfo) -> bool:
+    """Whether an opened camera gives every part of the mode that was asked."""
+    size = mode.size is None or (info.width, info.height) == (mode.size.width, mode.size.height)
+    fps = not mode.fps or (info.fps is not None and abs(info.fps - mode.fps) <= FPS_TOLERANCE)
+    fourcc = mode.fourcc is None or (info.fourcc or "").upper() == mode.fourcc.upper()
+    return size and fps and fourcc
+
+
 class VideoFileSource(_OpenCVSource):
-    """A video file, read frame by frame; lossless."""
+    """A video file, read frame by frame; lossless. `option` names where the path came from in
+    error messages ("--source" for `live`, "" for `extract`'s VIDEO argument)."""
 
     lossless = True
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, option: str = "--source"):
         super().__init__()
         self.path = Path(path)
+        self._named = f"{option} {self.path}".lstrip()
         self._declared: int | None = None
 
     def open(self) -> SourceInfo:
@@ -126,11 +152,11 @@ class VideoFileSource(_OpenCVSource):
         import cv2
 
         if not self.path.is_file():
-            raise PoseRecError(f"--source {self.path}: no such video file")
+            raise PoseRecError(f"{self._named}: no such video file")
         with _quiet_opencv():
             capture = cv2.VideoCapture(str(self.path))
         if not capture.isOpened():
-            raise PoseRecError(f"--source {self.path}: OpenCV cannot open it as a video")
+            raise PoseRecError(f"{self._named}: OpenCV cannot open it as a video")
         self._capture = capture
         info = _info(capture, f"video {self.path}", has_length=True)
         self._declared = info.frames

@@ -5,8 +5,8 @@ import threading
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from ..messages import (NoPerson, PoseFrame, Recommendation, SourceRecovered, SourceStalled,
-                        StreamEnded, WorkerFailed)
+from ..messages import (NoPerson, PoseFrame, Recommendation, SourceRecovered, SourceReopenFailed,
+                        SourceStalled, StreamEnded, WorkerFailed)
 from .stats import StreamStats
 
 
@@ -48,7 +48,7 @@ class PipelineBridge(QObject):
                 waiting, self._recommendation = self._recommendation is not None, message
             if not waiting:
                 self.recommendation_ready.emit()
-        elif isinstance(message, (SourceStalled, SourceRecovered)):
+        elif isinstance(message, (SourceStalled, SourceRecovered, SourceReopenFailed)):
             self.stats.record_source(message)
         elif isinstance(message, NoPerson):
             self.no_person.emit(message)

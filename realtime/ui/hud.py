@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from PyQt5.QtCore import QPointF, QRect, QRectF, Qt
 from PyQt5.QtGui import QColor, QFont, QFontMetrics, QPainter
 
+from ..messages import SourceReopenFailed
 from .controls import KEY_BINDINGS
 from .stats import HudStats
 
@@ -30,6 +31,11 @@ WARNINGS = frozenset({PAUSED, STALLED, FROZEN})
 """HUD values drawn in the warning colour."""
 
 
+def reopen_text(failure: SourceReopenFailed) -> str:
+    """The HUD's short form of a failed reopen: the reason up to its advice, and the retry."""
+    return f"{failure.reason.split(';')[0]}; retry in {failure.retry_in_s:g} s"
+
+
 def _figure(value: float | None, unit: str, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f} {unit}"
 
@@ -43,6 +49,8 @@ def hud_lines(stats: HudStats, paused: bool) -> list[tuple[str, str]]:
              ("dropped", f"{stats.dropped_frames} frames, {stats.skipped_windows} windows")]
     if stats.source_stall is not None:
         lines.append(("source", FROZEN if stats.source_stall.frozen else STALLED))
+    if stats.reopen_failed is not None:
+        lines.append(("reopen", reopen_text(stats.reopen_failed)))
     if paused:
         lines.append(("view", PAUSED))
     return lines
@@ -82,7 +90,8 @@ def draw_hud(painter: QPainter, rect: QRect, lines: list[tuple[str, str]],
         painter.drawText(QRectF(rect.left() + style.padding, y, label_w, line_h),
                          int(Qt.AlignLeft | Qt.AlignVCenter), label)
         painter.setFont(value_font)
-        painter.setPen(QColor(style.warning if value in WARNINGS else style.text))
+        warn = value in WARNINGS or label == "reopen"
+        painter.setPen(QColor(style.warning if warn else style.text))
         painter.drawText(QRectF(rect.left() + 2 * style.padding + label_w, y,
                                 rect.width() - label_w - 3 * style.padding, line_h),
                          int(Qt.AlignLeft | Qt.AlignVCenter), value)

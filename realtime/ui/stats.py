@@ -6,13 +6,15 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from ..messages import PoseFrame, Recommendation, SourceRecovered, SourceStalled
+from ..messages import (PoseFrame, Recommendation, SourceRecovered, SourceReopenFailed,
+                        SourceStalled)
 
 
 @dataclass(frozen=True)
 class HudStats:
     """What the HUD shows; None where nothing has been measured yet. source_stall: the live
-    source's current stall, None while new frames come."""
+    source's current stall, None while new frames come; reopen_failed: why the last attempt to
+    reopen it failed, None once it is back."""
 
     capture_fps: float | None = None
     pose_ms: float | None = None
@@ -21,6 +23,7 @@ class HudStats:
     dropped_frames: int = 0
     skipped_windows: int = 0
     source_stall: SourceStalled | None = None
+    reopen_failed: SourceReopenFailed | None = None
 
 
 class _Rolling:
@@ -62,6 +65,7 @@ class StreamStats:
         self._skipped = 0
         self._device: str | None = None
         self._stall: SourceStalled | None = None
+        self._reopen_failed: SourceReopenFailed | None = None
 
     def record_pose(self, frame: PoseFrame) -> None:
         """Count a frame that reached the pose stage."""
@@ -79,14 +83,19 @@ class StreamStats:
             self._skipped += rec.skipped_windows
             self._device = rec.device
 
-    def record_source(self, message: SourceStalled | SourceRecovered) -> None:
-        """The watchdog's news: the source stalled, or new frames came again."""
+    def record_source(self, message: SourceStalled | SourceRecovered | SourceReopenFailed) -> None:
+        """The source's news: it stalled, reopening it failed (and why), or frames came again."""
         with self._lock:
+            if isinstance(message, SourceReopenFailed):
+                self._reopen_failed = message
+                return
             self._stall = message if isinstance(message, SourceStalled) else None
+            if isinstance(message, SourceRecovered):
+                self._reopen_failed = None
 
     def snapshot(self) -> HudStats:
         """The figures as of now."""
         with self._lock:
             return HudStats(self._captures.rate(), self._pose_ms.median(),
                             self._latency_ms.median(), self._device, self._dropped, self._skipped,
-                            self._stall)
+                            self._stall, self._reopen_failed)
