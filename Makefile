@@ -8,6 +8,9 @@ export POSEREC_WEIGHTS_SOURCE
 SYSTEM_PACKAGES := xvfb xauth libgl1 libglib2.0-0 libegl1 libfontconfig1 libdbus-1-3 chromium \
 	libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0 libxcb-render-util0 \
 	libxcb-shape0 libxcb-xfixes0 libxcb-randr0 libxkbcommon-x11-0 libxkbcommon0
+# Test-only Debian packages: a real OBS Studio (obs-websocket 5) for the --obs tests, Mesa to
+# run it under Xvfb, iproute2 for the private network it runs in.
+TEST_SYSTEM_PACKAGES := obs-studio libgl1-mesa-dri iproute2
 ARGS ?=
 
 .PHONY: setup system-deps weights live test clean
@@ -34,6 +37,7 @@ weights: setup
 live: system-deps setup weights
 	$(BIN)/poserec live $(ARGS)
 
+test: SYSTEM_PACKAGES += $(TEST_SYSTEM_PACKAGES)
 test: system-deps setup
 	$(BIN)/python -m pytest $(ARGS)
 

@@ -134,7 +134,7 @@ class _BlockWeights:
 
 
 class _BlockOperator:
-    """One block for one T, float32 on the device: x (T, B, V, C_in) -> (T', B, V, C_out)."""
+    """One block for one T, float32 on the device: x (B, V, T, C_in) -> (B, V, T', C_out)."""
 
     def __init__(self, weights: _BlockWeights, frames: int, plan: MiddleProductPlan,
                  device: torch.device):
@@ -143,44 +143,47 @@ class _BlockOperator:
 
         self.stride, self.out_channels = weights.stride, weights.out_channels
         self.out_frames = output_frames(frames, weights.stride)
+        # scale * leaky_relu(z) == leaky_relu(scale * z) where scale > 0: fold it into z.
+        fold = bool((weights.scale > 0).all())
+        z_scale = weights.scale if fold else torch.ones_like(weights.scale)
+        self.scale = None if fold else f32(weights.scale)
         self.graph_t = f32(weights.graph.T)
-        self.bias = f32(weights.bias(frames)[:, None])              # (T', 1, V, C_out)
-        self.residual, self.shift, self.scale = (f32(weights.residual), f32(weights.shift),
-                                                 f32(weights.scale))
+        self.bias = f32(weights.bias(frames).transpose(0, 1) * z_scale)     # (V, T', C_out)
+        self.residual, self.shift = f32(weights.residual), f32(weights.shift)
         self.uses_middle_product = (frames == plan.frames * weights.stride
                                     and self.out_frames == plan.frames)
         if self.uses_middle_product:
             self.evaluate = f32(torch.from_numpy(plan.evaluate))
-            self.kernel = f32(weights.middle_product_kernel(plan))
+            self.kernel = f32(weights.middle_product_kernel(plan) * z_scale)
             self.interpolate = f32(torch.from_numpy(plan.interpolate))
         else:
-            self.dense = f32(weights.dense_operator(frames))
+            self.dense = f32(weights.dense_operator(frames)
+                             * z_scale.repeat(self.out_frames))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """relu(leaky_relu(temporal(graph(x)) + bias) * scale + residual(x) + shift)."""
-        frames, batch, v, c_in = x.shape
-        aggregated = torch.matmul(self.graph_t, x.view(frames * batch, v, c_in))
-        z = self._temporal(aggregated.view(frames, batch * v, c_in))
-        z = z.view(self.out_frames, batch, v, self.out_channels).add_(self.bias)
+        batch, v, frames, c_in = x.shape
+        aggregated = torch.matmul(self.graph_t, x.view(batch, v, frames * c_in))
+        z = self._temporal(aggregated.view(batch, v, frames, c_in))
         torch.nn.functional.leaky_relu_(z, LEAKY_SLOPE)
-        strided = x[::self.stride].reshape(-1, c_in)
-        residual = torch.addmm(self.shift, strided, self.residual)
-        out = residual.view(self.out_frames, batch, v, self.out_channels)
-        return out.addcmul_(z, self.scale).relu_()
+        strided = x[:, :, ::self.stride].reshape(-1, c_in)
+        out = torch.addmm(self.shift, strided, self.residual).view(z.shape)
+        out = out.add_(z) if self.scale is None else out.addcmul_(z, self.scale)
+        return out.relu_()
 
     def _temporal(self, x: torch.Tensor) -> torch.Tensor:
-        """(T, P, C_in) -> (T', P, C_out) without the bias; P = batch * V positions."""
-        frames, positions, c_in = x.shape
+        """(B, V, T, C_in) -> (B, V, T', C_out), the bias added."""
+        batch, v, frames, c_in = x.shape
         if not self.uses_middle_product:
-            flat = x.transpose(0, 1).reshape(positions, frames * c_in)
-            z = (flat @ self.dense).view(positions, self.out_frames, self.out_channels)
-            return z.transpose(0, 1).contiguous()
-        points, n, s = self.kernel.shape[0], self.out_frames, self.stride
-        values = (self.evaluate @ x.view(n, -1)).view(points, s, positions, c_in)
-        if s > 1:
-            values = values.transpose(1, 2)
-        products = torch.bmm(values.reshape(points, positions, s * c_in), self.kernel)
-        return (self.interpolate @ products.view(points, -1)).view(n, positions, -1)
+            z = x.reshape(batch * v, frames * c_in) @ self.dense
+            return z.view(batch, v, self.out_frames, self.out_channels).add_(self.bias)
+        n, positions = self.out_frames, batch * v
+        # Input frame t = stride * j + phase: the phases of step j sit side by side.
+        steps = x.view(positions, n, self.stride * c_in)
+        values = torch.matmul(self.evaluate, steps).transpose(0, 1)   # (points, P, s*C_in)
+        products = torch.bmm(values, self.kernel)                     # (points, P, C_out)
+        z = torch.matmul(self.interpolate, products.transpose(0, 1))  # (P, T', C_out)
+        return z.view(batch, v, n, -1).add_(self.bias)
 
 
 class _Operators:
@@ -214,8 +217,8 @@ class FastEncoder:
                                                     encoder.edge_importance)]
         self.landmarks = adjacency.shape[0]
         in_scale, in_shift = _bn_affine(encoder.data_bn)        # channel index v*C + c
-        self.in_scale = in_scale.view(self.landmarks, -1).to(self.device, torch.float32)
-        self.in_shift = in_shift.view(self.landmarks, -1).to(self.device, torch.float32)
+        self.in_scale = in_scale.view(self.landmarks, 1, -1).to(self.device, torch.float32)
+        self.in_shift = in_shift.view(self.landmarks, 1, -1).to(self.device, torch.float32)
         self.fc_weight = _f64(encoder.fc.weight).T
         self.fc_bias = encoder.fc.bias.detach().to(torch.float32).clone()
         self.plan = middle_product_plan()
@@ -236,12 +239,14 @@ class FastEncoder:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x (N, C=4, T, V=33, M) on the encoder's device -> (N, 256), as PoseEncoder.forward."""
         n, c, frames, v, m = x.shape
-        self.prepare(frames)
-        ops = self._operators[frames]
-        h = torch.empty((frames, n, m, v, c), dtype=torch.float32, device=x.device)
-        torch.addcmul(self.in_shift, x.permute(2, 0, 4, 3, 1), self.in_scale, out=h)
-        h = h.view(frames, n * m, v, c)
+        ops = self._operators.get(frames)
+        if ops is None:
+            self.prepare(frames)
+            ops = self._operators[frames]
+        h = x.new_empty((n, m, v, frames, c))
+        torch.addcmul(self.in_shift, x.permute(0, 4, 3, 2, 1), self.in_scale, out=h)
+        h = h.view(n * m, v, frames, c)
         for block in ops.blocks:
             h = block(h)
-        pooled = h.view(h.shape[0], n, m * v, -1).sum(0).sum(1)   # mean over (T', V, M) below
+        pooled = h.view(n, -1, h.shape[-1]).sum(1)       # mean over (M, V, T') below
         return torch.addmm(self.fc_bias, pooled, ops.head_weight, alpha=1.0 / m)

@@ -1,12 +1,15 @@
-"""`poserec serve`: a Ray Serve application that ranks the catalog for pose windows sent as JSON.
+"""`poserec serve`: a Ray Serve application that ranks the catalog for pose windows.
 
-Clients run MediaPipe on their own devices and POST windows (see payload.py) to ROUTE. Requests
-are batched across clients (`serve.batch`, sized in windows) and scored in one pass per window
-length, on CUDA when the cluster has a GPU (device auto). Each reply carries the batch it was
-scored in, as the headers X-PoseRec-Batch-Requests and X-PoseRec-Batch-Windows. GET answers
-the catalog's item names.
+Clients run MediaPipe on their own devices and send windows three ways, all to one FastAPI
+ingress deployment: POST JSON to ROUTE (payload.py; one-off clients), or open a session, one
+long-lived connection with a binary message per window (realtime/engine/stream_protocol.py), as
+a WebSocket at STREAM_ROUTE or as the gRPC method poserec.PoseRec/Stream (grpc_service.py) when
+a gRPC port is set. Requests from every transport are batched together (`serve.batch`, sized in
+windows) and scored in one pass per window length, on CUDA when the cluster has a GPU (device
+auto). HTTP replies carry the batch they were scored in, as the headers X-PoseRec-Batch-Requests
+and X-PoseRec-Batch-Windows; session replies carry its request count. GET ROUTE answers the
+catalog's item names.
 """
-from __future__ import annotations
 
 import asyncio
 import errno
@@ -19,18 +22,24 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from google.protobuf.wrappers_pb2 import BytesValue
 from ray import serve
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from poserec_core.errors import PoseRecError
+from poserec_core.recommender import Ranking
+from poserec_core.scoring import top_k
 
+from .grpc_service import SERVICER_FUNCTION
 from .model_parts import ModelParts
 from .payload import PayloadError, ScoreRequest, parse_request, rankings_document
 from .ray_session import RaySettings, ray_session, require_resources
+from .stream_session import Scored, SessionAnswerer, SessionLimit
 
 APP_NAME = "poserec"
 ROUTE = "/recommend"
+STREAM_ROUTE = "/stream"
 REPLICA_CPUS = 1
 INGRESS_CHOICES = ("proxy", "haproxy")
 """proxy: Ray Serve's Python HTTP proxy; haproxy: Ray Serve's HAProxy ingress (experimental in
@@ -48,6 +57,10 @@ class ServeConfig:
     replicas: int = 1
     max_batch_windows: int = 256
     """Most windows scored in one pass; also the most one request may carry."""
+    max_sessions: int = 256
+    """Most sessions (WebSocket and gRPC together) one replica holds; more are refused."""
+    grpc_port: int | None = None
+    """Port of Ray Serve's gRPC proxy for the gRPC sessions; None: no gRPC."""
     batch_wait_ms: float = 5.0
     """How long a batch waits for more requests after its first one."""
     ingress: str = "proxy"
@@ -57,25 +70,33 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
-class BatchStats:
-    """The batch a request was scored in."""
+class ServeUrls:
+    """Where a running application answers: HTTP JSON, WebSocket sessions, gRPC sessions."""
 
-    requests: int
-    windows: int
+    http: str
+    stream: str
+    grpc: str | None
+
+
+api = FastAPI(title="PoseRec")
 
 
 @serve.deployment
+@serve.ingress(api)
 class PoseRecDeployment:
-    """A replica: parses requests, batches them across clients, ranks, answers as JSON."""
+    """A replica: HTTP JSON requests and binary sessions (WebSocket, gRPC), batched together."""
 
     def __init__(self, parts: ModelParts, device: str, max_batch_windows: int,
-                 batch_wait_s: float):
+                 batch_wait_s: float, max_sessions: int):
         self.recommender = parts.recommender(device)
         self.max_windows = max_batch_windows
         self.score_batch.set_max_batch_size(max_batch_windows)
         self.score_batch.set_batch_wait_timeout_s(batch_wait_s)
+        self.sessions = SessionLimit(max_sessions)
+        self.answerer = SessionAnswerer(self.score_batch, self.recommender.catalog.names)
 
-    async def __call__(self, request: Request) -> JSONResponse:
+    @api.api_route(ROUTE, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    async def recommend(self, request: Request) -> JSONResponse:
         """POST windows -> rankings; GET -> the catalog's names; a bad request -> 4xx
         {"error": "..."}; the replica goes on."""
         if request.method == "GET":
@@ -88,20 +109,57 @@ class PoseRecDeployment:
                                    self.max_windows)
         except PayloadError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        document, stats = await self.score_batch(parsed)
-        return JSONResponse(document, headers={"X-PoseRec-Batch-Requests": str(stats.requests),
-                                               "X-PoseRec-Batch-Windows": str(stats.windows)})
+        scored = await self.score_batch(parsed)
+        names = self.recommender.catalog.names
+        rankings = [Ranking(tuple(int(i) for i in items), tuple(names[i] for i in items),
+                            tuple(float(v) for v in values))
+                    for items, values in zip(scored.items, scored.values)]
+        document = rankings_document(rankings, parsed.top_k, scored.scores)
+        return JSONResponse(document, headers={
+            "X-PoseRec-Batch-Requests": str(scored.batch_requests),
+            "X-PoseRec-Batch-Windows": str(scored.batch_windows)})
+
+    @api.websocket(STREAM_ROUTE)
+    async def stream(self, websocket: WebSocket) -> None:
+        """A session over WebSocket: each binary message answered in order (stream_session.py);
+        over the session limit, a fatal ERROR and close code 1013 (try again later)."""
+        await websocket.accept()
+        if not self.sessions.try_open():
+            await websocket.send_bytes(self.sessions.refusal())
+            await websocket.close(code=1013, reason="session limit")
+            return
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                await websocket.send_bytes(await self.answerer.answer(message.get("bytes")))
+        except WebSocketDisconnect:
+            return  # the client left; its window (if any) was scored with the others
+        finally:
+            self.sessions.close()
+
+    async def Stream(self, requests):  # noqa: N802 (the gRPC method's name)
+        """A session over gRPC (grpc_service.py): a BytesValue answered per BytesValue."""
+        if not self.sessions.try_open():
+            yield BytesValue(value=self.sessions.refusal())
+            return
+        try:
+            async for request in requests:
+                yield BytesValue(value=await self.answerer.answer(request.value))
+        finally:
+            self.sessions.close()
 
     @serve.batch(batch_size_fn=lambda requests: sum(len(r.windows) for r in requests))
-    async def score_batch(self, requests: list[ScoreRequest]) -> list[tuple[dict, BatchStats]]:
-        """Answer every request of a batch; the encoding runs off the event loop."""
-        documents = await asyncio.to_thread(self._answer, requests)
-        stats = BatchStats(len(requests), sum(len(r.windows) for r in requests))
-        return [(d, stats) for d in documents]
+    async def score_batch(self, requests: list[ScoreRequest]) -> list[Scored]:
+        """Score every request of a batch, from any transport; the encoding runs off the event
+        loop."""
+        return await asyncio.to_thread(self._score, requests)
 
-    def _answer(self, requests: list[ScoreRequest]) -> list[dict]:
+    def _score(self, requests: list[ScoreRequest]) -> list[Scored]:
         """Score the windows of each window length in one pass; split back per request."""
-        documents: list[dict] = [{} for _ in requests]
+        windows = sum(len(r.windows) for r in requests)
+        answers: list[Scored | None] = [None] * len(requests)
         for length in {r.windows.shape[1] for r in requests}:
             members = [n for n, r in enumerate(requests) if r.windows.shape[1] == length]
             scores = torch.from_numpy(self.recommender.score(
@@ -109,20 +167,21 @@ class PoseRecDeployment:
             start = 0
             for n in members:
                 mine = scores[start:start + len(requests[n].windows)]
-                documents[n] = rankings_document(
-                    self.recommender.rank_scores(mine, requests[n].top_k), requests[n].top_k,
-                    mine.numpy() if requests[n].with_scores else None)
+                items, values = (t.numpy() for t in top_k(mine, requests[n].top_k))
+                answers[n] = Scored(items, values, mine.numpy() if requests[n].with_scores else None,
+                                    len(requests), windows)
                 start += len(requests[n].windows)
-        return documents
+        return answers
 
 
-def _require_free_port(host: str, port: int) -> None:
+def _require_free_port(host: str, port: int, option: str = "--port") -> None:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
         try:
             probe.bind((host, port))
         except OSError as exc:
             why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc})"
-            raise PoseRecError(f"--port {port} on {host} {why}; choose another port") from None
+            raise PoseRecError(f"{option} {port} on {host} {why}; choose another port") from None
 
 
 def replica_gpus(device: str, resources: dict, replicas: int) -> float:
@@ -135,8 +194,8 @@ def replica_gpus(device: str, resources: dict, replicas: int) -> float:
 
 
 @contextmanager
-def serving(config: ServeConfig) -> Iterator[str]:
-    """Run the application while the block runs; yields its URL. On exit a local Ray is shut
+def serving(config: ServeConfig) -> Iterator[ServeUrls]:
+    """Run the application while the block runs; yields its URLs. On exit a local Ray is shut
     down with everything in it; on a cluster only this application is deleted."""
     parts = ModelParts.load(config.weights_dir)
     settings = config.ray
@@ -147,21 +206,31 @@ def serving(config: ServeConfig) -> Iterator[str]:
         settings = replace(settings, environment=(("RAY_SERVE_ENABLE_HA_PROXY", "1"),))
     if not settings.address:
         _require_free_port(config.host, config.port)
+        if config.grpc_port is not None:
+            _require_free_port(config.host, config.grpc_port, "--grpc-port")
     with ray_session(settings) as resources:
         gpus = replica_gpus(config.device, resources, config.replicas)
         require_resources(resources, config.replicas * REPLICA_CPUS, config.replicas * gpus,
                           "--replicas")
         logging.getLogger("ray.serve").setLevel(logging.WARNING)
-        serve.start(http_options={"host": config.host, "port": config.port})
+        grpc_options = None if config.grpc_port is None else {
+            "port": config.grpc_port, "grpc_servicer_functions": [SERVICER_FUNCTION]}
+        serve.start(http_options={"host": config.host, "port": config.port},
+                    grpc_options=grpc_options)
         app = PoseRecDeployment.options(
-            num_replicas=config.replicas, max_ongoing_requests=config.max_batch_windows,
+            num_replicas=config.replicas,
+            # a session is one request for its whole life: room for every session plus HTTP
+            max_ongoing_requests=config.max_sessions + config.max_batch_windows,
             ray_actor_options={"num_cpus": REPLICA_CPUS, "num_gpus": gpus},
         ).bind(parts, "cuda" if gpus else "cpu", config.max_batch_windows,
-               config.batch_wait_ms / 1000)
-        serve.run(app, name=APP_NAME, route_prefix=ROUTE,
+               config.batch_wait_ms / 1000, config.max_sessions)
+        serve.run(app, name=APP_NAME, route_prefix="/",
                   logging_config={"enable_access_log": False, "log_level": "WARNING"})
+        base = f"{config.host}:{config.port}"
         try:
-            yield f"http://{config.host}:{config.port}{ROUTE}"
+            yield ServeUrls(f"http://{base}{ROUTE}", f"ws://{base}{STREAM_ROUTE}",
+                            None if config.grpc_port is None
+                            else f"grpc://{config.host}:{config.grpc_port}")
         finally:
             if settings.address:  # a local Ray's shutdown ends Serve, proxies and HAProxy at once
                 serve.delete(APP_NAME)

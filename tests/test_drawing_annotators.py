@@ -1,15 +1,17 @@
-"""Drawing and placement of the live window, on plain numpy frames (no Qt)."""
+"""Drawing on plain numpy frames (no Qt): the skeleton, art composited by its pose, where each
+anchor places an effect on the sample's body, and the canvas framing."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from poserec_core.skeleton import CONNECTIONS, Landmark
-from realtime.drawing.annotators import CanvasStyle, SkeletonStyle, composite_sticker, draw_skeleton, fill
+from realtime.drawing.annotators import CanvasStyle, SkeletonStyle, draw_skeleton, fill
+from realtime.drawing.compositing import composite_art
 from realtime.drawing.effects import Anchor
 from realtime.drawing.framing import BodyFraming
-from realtime.drawing.placement import (Box, BoxSmoother, SmoothingSpec, anchor_box, at_least,
-                                   fit_inside, keep_clear, pixel_points)
+from realtime.drawing.placement import body_scale, pixel_points
+from realtime.drawing.posing import EffectPose, place
 
 W, H = 960, 720
 STYLE = SkeletonStyle()
@@ -93,17 +95,24 @@ def test_lines_fade_with_the_less_visible_end(pose):
     assert contrast[0] < contrast[1] < contrast[2]
 
 
-@pytest.mark.parametrize("box, inside", [
-    (Box(100, 100, 40, 20), (80, 90, 120, 110)),
-    (Box(5, 5, 40, 20), (0, 0, 25, 15)),                 # clipped at the top-left corner
-    (Box(W - 2, H - 2, 40, 20), (W - 22, H - 12, W, H)),  # clipped at the bottom-right
-    (Box(-100, -100, 40, 20), None),                      # fully outside: nothing drawn
+def art_pose(cx, cy, w, h, angle=0.0, opacity=1.0) -> EffectPose:
+    return EffectPose("test", cx, cy, w, h, angle, opacity, (W, H))
+
+
+HALF_RED = np.zeros((20, 40, 4), np.uint8)
+HALF_RED[:, :20] = (0, 0, 255, 255)   # left half opaque red
+HALF_RED[:, 20:] = (255, 0, 0, 0)     # right half transparent
+
+
+@pytest.mark.parametrize("pose, inside", [
+    (art_pose(100, 100, 40, 20), (80, 90, 120, 110)),
+    (art_pose(5, 5, 40, 20), (0, 0, 25, 15)),                 # clipped at the top-left corner
+    (art_pose(W - 2, H - 2, 40, 20), (W - 22, H - 12, W, H)),  # clipped at the bottom-right
+    (art_pose(-100, -100, 40, 20), None),                      # fully outside: nothing drawn
+    (art_pose(100, 100, 40, 20, opacity=0.0), None),           # faded out: nothing drawn
 ])
-def test_stickers_are_blended_by_alpha_and_clipped(box, inside):
-    sticker = np.zeros((20, 40, 4), np.uint8)
-    sticker[:, :20] = (0, 0, 255, 255)   # left half opaque red
-    sticker[:, 20:] = (255, 0, 0, 0)     # right half transparent
-    frame = composite_sticker(canvas(), sticker, box)
+def test_art_is_blended_by_alpha_and_clipped(pose, inside):
+    frame = composite_art(canvas(), HALF_RED, pose)
     if inside is None:
         assert (frame == canvas()).all()
         return
@@ -111,104 +120,68 @@ def test_stickers_are_blended_by_alpha_and_clipped(box, inside):
     changed = np.argwhere((frame != canvas()).any(axis=2))
     assert changed.size and changed[:, 1].min() >= x0 and changed[:, 0].min() >= y0
     assert changed[:, 1].max() < x1 and changed[:, 0].max() < y1
-    assert (frame[changed[:, 0], changed[:, 1]] == (0, 0, 255)).all(), "transparent part drawn"
+    solid = np.argwhere((frame == (0, 0, 255)).all(axis=2))
+    assert len(solid) >= 0.8 * len(changed), "the transparent half was drawn"
 
 
-HUD = (10, 10, 300, 120)
+@pytest.mark.parametrize("angle, opaque_side", [(0, (-1, 0)), (90, (0, -1)), (180, (1, 0)),
+                                                (-90, (0, 1))])
+def test_art_turns_clockwise_by_its_angle(angle, opaque_side):
+    """The opaque left half of the art points where a clockwise turn takes it."""
+    frame = composite_art(canvas(), HALF_RED, art_pose(400, 300, 80, 40, angle))
+    ys, xs = np.nonzero((frame == (0, 0, 255)).all(axis=2))
+    direction = np.array([xs.mean() - 400, ys.mean() - 300])
+    assert direction / np.linalg.norm(direction) == pytest.approx(opaque_side, abs=0.05)
 
 
-@pytest.mark.parametrize("box", [
-    Box(100, 60, 80, 40),      # on the HUD
-    Box(20, 20, 60, 30),       # on the HUD, in the corner
-    Box(290, 115, 50, 50),     # touching its corner
-    Box(600, 400, 80, 40),     # clear of it already
-    Box(W + 50, -30, 80, 40),  # outside the image
-    Box(480, 360, 2000, 500),  # larger than the image
-])
-def test_previews_stay_inside_the_image_and_off_the_hud(box):
-    placed = keep_clear(box, (W, H), HUD)
-    x0, y0, x1, y1 = placed.corners
-    assert 0 <= x0 and 0 <= y0 and x1 <= W and y1 <= H
-    assert not placed.overlaps(HUD)
-    assert placed.w / placed.h == pytest.approx(box.w / box.h)
-    if fit_inside(box, (W, H)) == box and not box.overlaps(HUD):
-        assert placed == box
-
-
-def _centre(points, *landmarks) -> np.ndarray:
-    return points[list(landmarks)].mean(axis=0)
+def test_opacity_fades_the_art():
+    frame = composite_art(canvas(), HALF_RED, art_pose(100, 100, 40, 20, opacity=0.5))
+    expected = np.round(0.5 * np.array((0, 0, 255)) + 0.5 * np.array(BACKGROUND))
+    assert frame[100, 90] == pytest.approx(expected, abs=1)
 
 
 @pytest.mark.parametrize("anchor, near", [
     (Anchor.EYES, (Landmark.LEFT_EYE, Landmark.RIGHT_EYE)),
     (Anchor.EARS, (Landmark.LEFT_EAR, Landmark.RIGHT_EAR)),
-    (Anchor.LEFT_HAND, (Landmark.LEFT_WRIST,)),
-    (Anchor.RIGHT_HAND, (Landmark.RIGHT_WRIST,)),
+    (Anchor.LEFT_HAND, (Landmark.LEFT_WRIST, Landmark.LEFT_INDEX, Landmark.LEFT_PINKY)),
+    (Anchor.RIGHT_HAND, (Landmark.RIGHT_WRIST, Landmark.RIGHT_INDEX, Landmark.RIGHT_PINKY)),
+    (Anchor.BOTH_HANDS, (Landmark.LEFT_WRIST, Landmark.RIGHT_WRIST)),
     (Anchor.HIPS, (Landmark.LEFT_HIP, Landmark.RIGHT_HIP)),
-    (Anchor.TORSO, (Landmark.LEFT_SHOULDER, Landmark.RIGHT_HIP)),
-    (Anchor.FEET, (Landmark.LEFT_HEEL, Landmark.RIGHT_FOOT_INDEX)),
+    (Anchor.TORSO, (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP,
+                    Landmark.RIGHT_HIP)),
+    (Anchor.FEET, (Landmark.LEFT_HEEL, Landmark.RIGHT_HEEL, Landmark.LEFT_FOOT_INDEX,
+                   Landmark.RIGHT_FOOT_INDEX)),
 ])
 def test_body_anchors_sit_on_their_landmarks(pose, anchor, near):
     points = pixel_points(pose, (W, H))
-    box = anchor_box(anchor, points, pose[:, 3], 2.0, (W, H))
-    distance = np.linalg.norm(np.array([box.cx, box.cy]) - _centre(points, *near))
-    assert distance < box.h, anchor
-    assert box.w == pytest.approx(2.0 * box.h)
+    placed = place(anchor, pose, (W, H), 2.0)
+    distance = np.linalg.norm(placed.centre - points[list(near)].mean(axis=0))
+    assert distance < 0.5 * body_scale(points, pose[:, 3]), anchor
+    assert placed.size[0] == pytest.approx(2.0 * placed.size[1]) and placed.opacity == 1.0
 
 
-def test_head_is_above_the_eyes_and_ground_below_the_feet(pose):
+def test_head_is_above_the_eyes_and_ground_under_the_feet(pose):
     points = pixel_points(pose, (W, H))
-    head = anchor_box(Anchor.HEAD, points, pose[:, 3], 2.0, (W, H))
-    ground = anchor_box(Anchor.GROUND, points, pose[:, 3], 2.0, (W, H))
-    assert head.cy < points[[Landmark.LEFT_EYE, Landmark.RIGHT_EYE], 1].min()
-    assert ground.cy > points[[Landmark.LEFT_HEEL, Landmark.RIGHT_HEEL], 1].max()
+    head = place(Anchor.HEAD, pose, (W, H), 1.0)
+    ground = place(Anchor.GROUND, pose, (W, H), 1.0)
+    assert head.centre[1] < points[[Landmark.LEFT_EYE, Landmark.RIGHT_EYE], 1].min()
+    floor = points[[Landmark.LEFT_HEEL, Landmark.RIGHT_HEEL, Landmark.LEFT_FOOT_INDEX,
+                    Landmark.RIGHT_FOOT_INDEX], 1].max()
+    assert ground.centre[1] - ground.size[1] / 2 < floor < ground.centre[1] + ground.size[1] / 2
 
 
-def test_background_previews_sit_beside_the_body(pose):
-    points = pixel_points(pose, (W, H))
-    box = anchor_box(Anchor.BACKGROUND, points, pose[:, 3], 2.0, (W, H))
-    torso = _centre(points, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP,
-                    Landmark.RIGHT_HIP)
-    assert abs(box.cx - torso[0]) > box.w / 2
+def test_a_background_fills_the_frame(pose):
+    placed = place(Anchor.BACKGROUND, pose, (W, H), 3.0)
+    assert tuple(placed.centre) == (W / 2, H / 2) and placed.size == (W, H)
 
 
-def test_a_hand_out_of_sight_falls_back_to_its_elbow(pose):
+def test_a_hand_out_of_sight_fades_and_two_handed_props_move_to_the_other_hand(pose):
     hidden = pose.copy()
     hidden[[Landmark.RIGHT_WRIST, Landmark.RIGHT_INDEX, Landmark.RIGHT_PINKY], 3] = 0.01
-    points = pixel_points(hidden, (W, H))
-    box = anchor_box(Anchor.RIGHT_HAND, points, hidden[:, 3], 1.0, (W, H))
-    assert (box.cx, box.cy) == pytest.approx(tuple(points[Landmark.RIGHT_ELBOW]))
-
-
-def test_at_least_grows_small_boxes_only():
-    assert at_least(Box(0, 0, 40, 10), 20) == Box(0, 0, 80, 20)
-    assert at_least(Box(0, 0, 40, 30), 20) == Box(0, 0, 40, 30)
-
-
-@pytest.mark.parametrize("dt_s, moved", [
-    (0.0, 0.0),       # same instant: no move
-    (0.05, None),     # part of the way
-    (2.0, 1.0),       # a gap longer than restart_after_s: snap
-])
-def test_smoothing_follows_the_target_in_time(dt_s, moved):
-    spec = SmoothingSpec(time_constant_s=0.1, restart_after_s=1.0)
-    smoother = BoxSmoother(spec)
-    start, target = Box(0, 0, 10, 10), Box(100, 0, 10, 10)
-    assert smoother.update(start, 0) == start
-    box = smoother.update(target, int(dt_s * 1e9))
-    fraction = box.cx / 100
-    if moved is None:
-        assert 0.0 < fraction < 1.0
-        assert fraction == pytest.approx(1 - np.exp(-dt_s / spec.time_constant_s))
-    else:
-        assert fraction == pytest.approx(moved)
-
-
-def test_smoothing_reset_snaps():
-    smoother = BoxSmoother()
-    smoother.update(Box(0, 0, 10, 10), 0)
-    smoother.reset()
-    assert smoother.update(Box(50, 50, 10, 10), 10_000_000) == Box(50, 50, 10, 10)
+    assert place(Anchor.RIGHT_HAND, hidden, (W, H), 1.0).opacity == 0.0
+    both = place(Anchor.BOTH_HANDS, hidden, (W, H), 1.0)
+    left = place(Anchor.LEFT_HAND, hidden, (W, H), 1.0)
+    assert both.opacity == 1.0 and tuple(both.centre) == pytest.approx(tuple(left.centre))
 
 
 def test_framing_centres_and_enlarges_a_small_body(sequence):
@@ -221,3 +194,12 @@ def test_framing_centres_and_enlarges_a_small_body(sequence):
     assert centre == pytest.approx([0.5, 0.5], abs=0.01)
     before = pose[pose[:, 3] >= framing.spec.min_visibility, :2]
     assert np.ptp(visible, axis=0).max() > np.ptp(before, axis=0).max()
+
+
+@pytest.mark.parametrize("visibility, drawn", [(1.0, True), (0.0, False)])
+def test_skeleton_is_drawn_for_visible_joints_only(visibility, drawn):
+    landmarks = np.random.default_rng(0).uniform(0.2, 0.8, (33, 4)).astype(np.float32)
+    landmarks[:, 3] = visibility
+    canvas = draw_skeleton(fill(np.empty((48, 64, 3), np.uint8), CanvasStyle().canvas), landmarks)
+    differs = (canvas != np.array(CanvasStyle().canvas, dtype=np.uint8)).any(axis=2)
+    assert canvas.shape == (48, 64, 3) and bool(differs.any()) is drawn

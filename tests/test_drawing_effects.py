@@ -1,5 +1,5 @@
-"""The effect catalog of the live window: every published item name has an anchor; bad files
-are one-line errors."""
+"""The effect catalog: every published item name has an anchor and art; bad files are one-line
+errors that name the file and the effect."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,8 @@ import pytest
 
 from poserec_core.bundle import load_names, read_manifest
 from poserec_core.errors import PoseRecError
-from realtime.drawing.effects import DEFAULT_EFFECTS_FILE, Anchor, load_effects, load_sticker
+from realtime.drawing.art import ArtBook
+from realtime.drawing.effects import DEFAULT_EFFECTS_FILE, Anchor, Match, load_effects
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,20 @@ def test_anchors_fit_the_names(name, anchor):
     assert load_effects()[name].anchor is anchor
 
 
-def test_the_shipped_catalog_names_no_missing_sticker():
+def test_the_shipped_catalog_has_art_for_every_name_and_no_sticker():
     effects = load_effects(DEFAULT_EFFECTS_FILE)
-    assert all(e.sticker is None or e.sticker.is_file() for e in effects.effects.values())
+    for effect in effects.effects.values():
+        assert effect.sticker is None and effect.art.is_file(), effect.name
+        assert effect.match is not Match.OWN and effect.source.licence in ("CC-BY-4.0", "MIT")
+
+
+def test_the_shipped_catalog_records_art_source_and_match():
+    """The file itself, as the issue asks: per name anchor, art, art_source and match."""
+    document = json.loads(DEFAULT_EFFECTS_FILE.read_text())
+    for name, entry in document["effects"].items():
+        assert set(entry) == {"anchor", "art", "art_source", "match"}, name
+        assert entry["match"] in ("exact", "close", "stand-in", "drawn"), name
+        assert (entry["match"] == "drawn") is (entry["art_source"] == "poserec"), name
 
 
 def _write(tmp_path, document) -> str:
@@ -50,6 +62,16 @@ def _write(tmp_path, document) -> str:
 
 
 FORMAT = "poserec-effects/1"
+SOURCES = {"ours": {"licence": "MIT", "credit": "us"}}
+
+
+def _entry(**changes) -> dict:
+    return {"anchor": "head", "art": "twemoji:1f3a9", "art_source": "ours", "match": "exact",
+            **changes}
+
+
+def _catalog(**changes) -> dict:
+    return {"format": FORMAT, "art_sources": SOURCES, "effects": {"hat": _entry(**changes)}}
 
 
 @pytest.mark.parametrize("document, message", [
@@ -59,14 +81,32 @@ FORMAT = "poserec-effects/1"
     ({"format": FORMAT, "effects": {"hat": {"anchor": "nose"}}}, "has anchor 'nose'; use one of"),
     ({"format": FORMAT, "effects": {"hat": "head"}}, "needs an object with an 'anchor'"),
     ({"format": FORMAT, "effects": {"hat": {"anchor": "head", "sticker": "missing.png"}}},
-     "is not a PNG file"),
+     "sticker 'missing.png' of 'hat' is not a PNG or SVG file"),
     ({"format": FORMAT, "effects": {"hat": {"anchor": "head", "sticker": "hat.jpg"}}},
-     "is not a PNG file"),
+     "sticker 'hat.jpg' of 'hat' is not a PNG or SVG file"),
+    (_catalog(match="perfect"), "effect 'hat' has match 'perfect'; use one of exact, close, "
+                                "stand-in, drawn$"),
+    (_catalog(match="own"), "effect 'hat' has match 'own'; use one of"),
+    (_catalog(match=None), "effect 'hat' has match None"),
+    (_catalog(art="art/missing.svg"), "art 'art/missing.svg' of 'hat' is not a PNG or SVG file"),
+    (_catalog(art="twemoji:ffffff"), "art 'twemoji:ffffff' of 'hat' is not a PNG or SVG file"),
+    (_catalog(art=None), "effect 'hat' needs 'art'"),
+    (_catalog(art_source="mine"), "effect 'hat' has art_source 'mine'; use one of ours"),
+    ({"format": FORMAT, "art_sources": {"ours": {"licence": "MIT"}}, "effects": {"hat": _entry()}},
+     "'art_sources' must map each source"),
 ])
 def test_bad_catalogs_are_one_line_errors(tmp_path, document, message):
+    path = _write(tmp_path, document)
     with pytest.raises(PoseRecError, match=message) as caught:
-        load_effects(_write(tmp_path, document))
-    assert "\n" not in str(caught.value)
+        load_effects(path)
+    assert "\n" not in str(caught.value) and str(caught.value).startswith(str(path))
+
+
+def test_a_good_entry_resolves_its_art(tmp_path):
+    (tmp_path / "mine.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    effects = load_effects(_write(tmp_path, _catalog(art="mine.svg", match="drawn")))
+    assert effects["hat"].art == (tmp_path / "mine.svg").resolve()
+    assert effects["hat"].match is Match.DRAWN and effects["hat"].source.credit == "us"
 
 
 def test_a_missing_catalog_file_says_so(tmp_path):
@@ -89,7 +129,7 @@ def test_stickers_must_have_alpha(tmp_path, channels, ok):
         "hat": {"anchor": "head", "sticker": "hat.png"}}}))
     assert effects["hat"].sticker == path.resolve()
     if ok:
-        assert load_sticker(effects["hat"].sticker).shape == (20, 30, 4)
+        assert ArtBook(effects).image("hat", 20).shape == (20, 30, 4)
     else:
         with pytest.raises(PoseRecError, match="alpha channel"):
-            load_sticker(effects["hat"].sticker)
+            ArtBook(effects).image("hat", 20)

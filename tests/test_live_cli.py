@@ -100,7 +100,7 @@ def test_cuda_without_a_gpu_is_a_clear_error(capsys, weights_dir):
 class NoCamera:
     """A CameraSource stand-in for a machine without a camera, whatever this one has."""
 
-    def __init__(self, index, requested_fps=None):
+    def __init__(self, index, requested_fps=None, mode=None):
         self.index = index
 
     def open(self):

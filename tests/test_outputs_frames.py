@@ -10,17 +10,17 @@ import pytest
 
 from poserec_core.errors import PoseRecError
 from poserec_core.recommender import Ranking
-from realtime.messages import PoseFrame, Recommendation
-from realtime.outputs import OutputsConfig, add_outputs
-from realtime.outputs.annotate import FrameAnnotator, badge_colour
-from realtime.outputs.frame_stream import AnnotatedFrameSink
-from realtime.outputs.virtual_cam import VirtualCamera
 from realtime.drawing.annotators import CanvasStyle
 from realtime.drawing.effects import load_effects
-from realtime.engine.pipeline import STOP_TIMEOUT_S, Pipeline, PipelineConfig
+from realtime.engine.pipeline import Pipeline, PipelineConfig
+from realtime.drawing.renderer import Renderer, RenderOptions
+from realtime.messages import EffectScore, PoseFrame, Recommendation
+from realtime.outputs import OutputsConfig, add_outputs
+from realtime.outputs.frame_stream import AnnotatedFrameSink, OutputFrames
+from realtime.outputs.virtual_cam import VirtualCamera
 from realtime.sources import SourceSpec
 
-from .helpers import run_main
+from .helpers import run_main, run_pipeline
 
 SIZE = (320, 240)
 VIDEO_GREY = 90
@@ -37,24 +37,23 @@ def person(sample_windows) -> np.ndarray:
     return np.ascontiguousarray(sample_windows[0, 0], dtype=np.float32)
 
 
-def pose(landmarks, seq=0, grey=VIDEO_GREY) -> PoseFrame:
-    """A pose frame whose image is one grey level."""
-    frame = np.full((SIZE[1], SIZE[0], 3), grey, np.uint8)
+def pose(landmarks, seq=0, grey=VIDEO_GREY, image=True) -> PoseFrame:
+    """A pose frame whose image is one grey level (no image: a pose-only source's frame)."""
+    frame = np.full((SIZE[1], SIZE[0], 3), grey, np.uint8) if image else None
     return PoseFrame(seq, seq * 1_000_000, seq * 1_000_000, landmarks, frame)
 
 
 def recommendation(*names: str, window_end: int = 9) -> Recommendation:
-    ranking = Ranking(tuple(range(len(names))), names, tuple(1.0 - 0.1 * n
-                                                              for n in range(len(names))))
-    return Recommendation(window_end, ranking, 1, 2, 3, 4, 5, "cpu")
+    """A ranking of distinct names, best first."""
+    scores = tuple(1.0 - 0.1 * n for n in range(len(names)))
+    ranking = Ranking(tuple(range(len(names))), names, scores)
+    return Recommendation(window_end, ranking, 1, 2, 3, 4, 5, "cpu",
+                          effects=tuple(EffectScore(*entry) for entry in zip(names, ranking.items,
+                                                                              scores)))
 
 
-@pytest.mark.parametrize("name", ["basketball", "glasses", "guitar", "hat", "chair"])
-def test_badges_have_the_windows_colour_for_each_name(name):
-    from realtime.ui.preview import badge_colour as window_colour
-
-    colour = window_colour(name)
-    assert badge_colour(name) == (colour.blue(), colour.green(), colour.red())
+def output_frames(effects, overlay_only=False) -> OutputFrames:
+    return OutputFrames(Renderer(effects), SIZE, RenderOptions(overlay_only=overlay_only))
 
 
 @pytest.mark.parametrize("overlay_only, pose_only, expected", [
@@ -65,8 +64,7 @@ def test_badges_have_the_windows_colour_for_each_name(name):
 ])
 def test_the_background_is_the_video_the_canvas_or_the_chroma_key(
         effects, person, overlay_only, pose_only, expected):
-    annotator = FrameAnnotator(effects, SIZE, pose_only=pose_only, overlay_only=overlay_only)
-    frame = annotator.annotate(pose(person), None)
+    frame = output_frames(effects, overlay_only).draw(pose(person, image=not pose_only), None)
     assert frame.shape == (SIZE[1], SIZE[0], 3)
     assert tuple(frame[0, 0]) == tuple(expected)
 
@@ -77,14 +75,12 @@ def test_the_background_is_the_video_the_canvas_or_the_chroma_key(
     (("no such effect",), True, False),
     ((), True, False),
 ])
-def test_the_top_effect_is_previewed_on_the_body(effects, person, names, has_person, previewed):
+def test_the_top_effect_is_drawn_on_the_body(effects, person, names, has_person, previewed):
     landmarks = person if has_person else None
-    plain = FrameAnnotator(effects, SIZE, pose_only=False, overlay_only=False)
-    annotated = FrameAnnotator(effects, SIZE, pose_only=False, overlay_only=False)
     rec = recommendation(*names) if names else None
-    without = plain.annotate(pose(landmarks), None)
-    with_preview = annotated.annotate(pose(landmarks), rec)
-    assert (not np.array_equal(without, with_preview)) == previewed
+    without = output_frames(effects).draw(pose(landmarks), None)
+    with_effect = output_frames(effects).draw(pose(landmarks), rec)
+    assert (not np.array_equal(without, with_effect)) == previewed
 
 
 class CollectingOutput:
@@ -110,8 +106,7 @@ class CollectingOutput:
 @pytest.mark.parametrize("frames", [1, 30])
 def test_lossless_sources_get_every_frame_drawn_in_order(effects, person, frames):
     output = CollectingOutput()
-    sink = AnnotatedFrameSink(FrameAnnotator(effects, SIZE, pose_only=False, overlay_only=False),
-                              (output,), lossless=True)
+    sink = AnnotatedFrameSink(output_frames(effects), (output,), lossless=True)
     sink.open()
     for seq in range(frames):
         sink(pose(person, seq, grey=seq))
@@ -121,8 +116,7 @@ def test_lossless_sources_get_every_frame_drawn_in_order(effects, person, frames
 
 def test_an_output_failure_is_raised_to_the_pipeline_and_closes_the_outputs(effects, person):
     output = CollectingOutput(fail_at=2)
-    sink = AnnotatedFrameSink(FrameAnnotator(effects, SIZE, pose_only=False, overlay_only=False),
-                              (output,), lossless=True)
+    sink = AnnotatedFrameSink(output_frames(effects), (output,), lossless=True)
     sink.open()
     with pytest.raises(PoseRecError, match="disk full"):
         for seq in range(200):
@@ -174,12 +168,7 @@ def test_the_virtual_camera_gets_every_annotated_frame(monkeypatch, recommender,
                                        headless=False, weights_dir=weights_dir),
                         recommender=recommender)
     add_outputs(pipeline, OutputsConfig(virtual_cam=True))
-    pipeline.start()
-    try:
-        pipeline.wait(60)
-    finally:
-        pipeline.stop()
-        assert pipeline.join(STOP_TIMEOUT_S)
+    run_pipeline(pipeline, 60)
     assert pipeline.failure is None
     sent = module.Camera.sent
     assert len(sent) == 30 and all(f.shape == (480, 640, 3) for f in sent)

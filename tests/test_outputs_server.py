@@ -1,5 +1,6 @@
-"""`--serve`: the WebSocket feed and the OBS overlay page, against `poserec live` running the
-demo headless, and the server's routes, drop rule and listening errors."""
+"""`--serve`: the WebSocket feed and the OBS overlay card, against `poserec live` running the
+demo headless, and the server's routes, drop rule and listening errors (the /ar layer:
+test_outputs_ar.py)."""
 from __future__ import annotations
 
 import json
@@ -10,16 +11,18 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
 
 import pytest
 
 from poserec_core.errors import PoseRecError
+from poserec_core.recommender import Ranking
+from realtime.messages import EffectScore, Recommendation
 from realtime.outputs.server import OverlayServer, ServerConfig
 
 from .test_live_cli import read_jsonl
-from .test_outputs_frames import recommendation
 from .test_outputs_recording import read_line_matching
 
 TOP_K = 4
@@ -27,6 +30,25 @@ START_TIMEOUT_S = 120
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync")
+
+
+def recommend(*names: str, window_end: int = 9) -> Recommendation:
+    """A recommendation of distinct `names`, best first, each its own item."""
+    scores = tuple(0.9 - 0.01 * n for n in range(len(names)))
+    effects = tuple(EffectScore(name, n, s) for n, (name, s) in enumerate(zip(names, scores)))
+    return Recommendation(window_end, Ranking(tuple(range(len(names))), names, scores),
+                          1, 2, 3, 4, 5, "cpu", effects=effects)
+
+
+def records_from(client, count: int) -> list[dict]:
+    """The next `count` recommendation records a WebSocket client gets (pose messages between
+    them are for /ar)."""
+    records = []
+    while len(records) < count:
+        message = json.loads(client.recv(timeout=30))
+        if message.get("type") != "pose":
+            records.append(message)
+    return records
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +75,7 @@ def test_websocket_clients_receive_the_recommendation_records(live_demo):
 
     _, ws_url, jsonl = live_demo
     with connect(ws_url) as first, connect(ws_url) as second:
-        received = [[json.loads(client.recv(timeout=30)) for _ in range(3)]
-                    for client in (first, second)]
+        received = [records_from(client, 3) for client in (first, second)]
     records = {r["window_end"]: r for r in read_jsonl(jsonl)}
     for messages in received:
         ends = [m["window_end"] for m in messages]
@@ -63,22 +84,46 @@ def test_websocket_clients_receive_the_recommendation_records(live_demo):
             assert message == records[message["window_end"]]  # the --jsonl record, as is
             assert len(message["top"]) == TOP_K and message["latency_ms"] >= 0
             assert all(set(entry) == {"item", "name", "score"} for entry in message["top"])
+            assert [set(e) for e in message["effects"]] == [{"name", "item", "score"}] * TOP_K
+            assert len({e["name"] for e in message["effects"]}) == TOP_K
+
+
+def test_the_websocket_also_sends_a_pose_message_per_pose_frame(live_demo):
+    from websockets.sync.client import connect
+
+    _, ws_url, _ = live_demo
+    poses = []
+    with connect(ws_url) as client:
+        while len(poses) < 5:
+            message = json.loads(client.recv(timeout=30))
+            if message.get("type") == "pose":
+                poses.append(message)
+    seqs = [m["seq"] for m in poses]
+    assert seqs == sorted(set(seqs))
+    for message in poses:
+        assert set(message) == {"type", "seq", "frame", "effect", "art"}
+        assert message["frame"] == [640, 480]  # the demo's frame size
+        assert (message["effect"] is None) == (message["art"] is None)
 
 
 class OverlayDom(HTMLParser):
-    """What the rendered overlay shows: the window it is for, the badge, the listed names."""
+    """What the rendered overlay shows: the window it is for, the badge, the listed names, and
+    the art beside them (the badge's first)."""
 
     def __init__(self):
         super().__init__()
         self.window_end: int | None = None
         self.badge = ""
         self.names: list[str] = []
+        self.art: list[str] = []
         self._into: str | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if attrs.get("id") == "overlay" and "data-window-end" in attrs:
             self.window_end = int(attrs["data-window-end"])
+        elif tag == "img" and attrs.get("src"):
+            self.art.append(attrs["src"])
         elif attrs.get("id") == "preview-name":
             self._into = "badge"
         elif attrs.get("class") == "name":
@@ -94,7 +139,7 @@ class OverlayDom(HTMLParser):
         self._into = None
 
 
-def test_the_overlay_page_shows_the_top_k_in_headless_chromium(live_demo, tmp_path):
+def test_the_overlay_card_shows_the_distinct_effects_with_their_art(live_demo, tmp_path):
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is not installed: `make system-deps` installs it"
     page, _, jsonl = live_demo
@@ -106,8 +151,10 @@ def test_the_overlay_page_shows_the_top_k_in_headless_chromium(live_demo, tmp_pa
     dom.feed(result.stdout)
     assert dom.window_end is not None, f"no recommendation reached the page:\n{result.stdout}"
     record = {r["window_end"]: r for r in read_jsonl(jsonl)}[dom.window_end]
-    assert dom.names == [entry["name"] for entry in record["top"]]
+    assert dom.names == [entry["name"] for entry in record["effects"]]
     assert dom.badge == dom.names[0]
+    art = ["art/" + urllib.parse.quote(name, safe="()!'*") for name in dom.names]  # as JS does
+    assert dom.art == art[:1] + art  # the badge's, then one beside each name
 
 
 @pytest.fixture
@@ -133,6 +180,10 @@ def fetch(url: str) -> tuple[int, str, bytes]:
     ("/overlay.js", 200, "text/javascript", b"new WebSocket"),
     ("/overlay.css", 200, "text/css", b"background: transparent"),
     ("/effects.json", 200, "application/json", b'"poserec-effects/1"'),
+    ("/ar", 200, "text/html", b'<script src="ar.js">'),
+    ("/ar.js", 200, "text/javascript", b'message.type === "pose"'),
+    ("/ar.css", 200, "text/css", b"background: transparent"),
+    ("/art/basketball", 200, "image/svg+xml", b"<svg"),
     ("/missing", 404, "text/plain", b"the overlay is at /"),
     ("/ws", 426, "text/plain", b""),
 ])
@@ -148,7 +199,7 @@ def test_a_slow_client_gets_the_newest_record_and_never_holds_up_the_pipeline(se
     with connect(server.ws_url) as slow:
         started = time.monotonic()
         for n in range(500):  # the client reads nothing meanwhile
-            server(recommendation("basketball", "hat", window_end=n))
+            server(recommend("basketball", "hat", window_end=n))
         assert time.monotonic() - started < 5.0
         ends = []
         while not ends or ends[-1] != 499:

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from realtime.engine.inference_worker import rerank_due
-from realtime.messages import PoseFrame
 from realtime.engine.ring_buffer import PoseRingBuffer
+from realtime.messages import PoseFrame
 
 
 def pose_frame(seq: int, person: bool = True) -> PoseFrame:

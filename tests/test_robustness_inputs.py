@@ -300,14 +300,15 @@ def replay_of(name, content):
 
 @pytest.mark.parametrize("make_source, error", [
     (lambda tmp: "ftp://host/clip.mp4", "no such video file"),
-    (lambda tmp: "camera:0", "--source camera:0: no such video file"),
-    (lambda tmp: "-1", "--source -1: no such video file"),
+    (lambda tmp: "camera:0", "--source camera:0: not a source; use auto, a camera index"),
+    (lambda tmp: "-1", "--source -1: not a source; use auto, a camera index"),
+    (lambda tmp: "webcam", "--source webcam: not a source; use auto, a camera index"),
     (lambda tmp: f"replay:{(tmp / 'dir.npy').mkdir() or tmp / 'dir.npy'}", "dir.npy: no such file"),
     (replay_of("poses.txt", b"1 2 3"), "unknown pose file type '.txt'"),
     (replay_of("forged.npy", forged_npy((10 ** 9, 33, 4))), "truncated or forged .npy"),
     (replay_of("empty.npy", b""), "the file is empty"),
     (lambda tmp: "rtsp://127.0.0.1:9/none", "cannot open the stream"),
-], ids=["ftp-url", "camera-colon", "negative-index", "replay-dir", "replay-txt", "replay-forged",
+], ids=["ftp-url", "camera-colon", "negative-index", "unknown-word", "replay-dir", "replay-txt", "replay-forged",
         "replay-empty", "refused-url"])
 def test_unknown_or_unusable_sources_exit_2_with_one_line(capsys, weights_dir, tmp_path,
                                                           make_source, error):

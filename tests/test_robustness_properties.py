@@ -14,8 +14,8 @@ from hypothesis.extra import numpy as hnp
 
 from poserec_core.errors import PoseFileError
 from poserec_core.pose_files import read_pose_windows
-from realtime.messages import PoseFrame
 from realtime.engine.ring_buffer import PoseRingBuffer
+from realtime.messages import PoseFrame
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 
 from poserec_core.errors import PoseFileError, PoseRecError
-from realtime.drawing.demo_canvas import skeleton_canvas
-from realtime.drawing.annotators import CanvasStyle
+from poserec_core.windows import sequence_from_windows
 from realtime.messages import Frame, PoseFrame
 from realtime.sources import (CameraSource, SourceSpec, StreamSource, VideoFileSource,
                               load_demo_sequence, make_source, open_source, parse_source,
                               replay_source)
-from poserec_core.windows import sequence_from_windows
 
 from .media import make_person_video
 
@@ -151,7 +149,7 @@ class FakeCamera:
 
     lossless, gives_poses = False, False
 
-    def __init__(self, index, requested_fps=None, opens=True):
+    def __init__(self, index, requested_fps=None, opens=True, mode=None):
         self.index, self.opens = index, opens
 
     def open(self):
@@ -168,19 +166,10 @@ def test_auto_is_camera_0_else_demo(monkeypatch, weights_dir, camera_opens, expe
     import realtime.sources as sources
 
     monkeypatch.setattr(sources, "CameraSource",
-                        lambda index, fps=None: FakeCamera(index, fps, opens=camera_opens))
+                        lambda index, fps=None, mode=None: FakeCamera(index, fps, opens=camera_opens))
     source, info = open_source(SourceSpec("auto"), weights_dir=weights_dir)
     assert info.description.startswith(expected)
     assert source.gives_poses is (not camera_opens)
-
-
-@pytest.mark.parametrize("visibility, drawn", [(1.0, True), (0.0, False)])
-def test_skeleton_is_drawn_for_visible_joints_only(visibility, drawn):
-    landmarks = np.random.default_rng(0).uniform(0.2, 0.8, (33, 4)).astype(np.float32)
-    landmarks[:, 3] = visibility
-    canvas = skeleton_canvas(landmarks, (64, 48))
-    differs = (canvas != np.array(CanvasStyle().canvas, dtype=np.uint8)).any(axis=2)
-    assert canvas.shape == (48, 64, 3) and bool(differs.any()) is drawn
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

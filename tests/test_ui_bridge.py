@@ -14,7 +14,7 @@ from realtime.messages import NoPerson, PoseFrame, Recommendation, StreamEnded, 
 from realtime.ui.app import (NoDisplayError, check_screenshot_dir, drop_opencv_qt_plugins,
                              require_display)
 from realtime.ui.bridge import PipelineBridge
-from realtime.ui.panel import Change, departed, panel_rows
+from realtime.ui.panel import Change, departed, item_entries, panel_rows
 from realtime.ui.stats import StreamStats
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -120,9 +120,10 @@ def test_stats_before_any_message_are_unknown():
 
 # ---- panel markers ----------------------------------------------------------------------------
 
-def ranking(*items: int) -> Ranking:
-    return Ranking(items, tuple(f"n{i}" for i in items), tuple(0.9 - 0.01 * n
-                                                              for n in range(len(items))))
+def ranking(*items: int) -> list:
+    """The panel's raw-item entries of a ranking of `items`."""
+    return item_entries(Ranking(items, tuple(f"n{i}" for i in items),
+                                tuple(0.9 - 0.01 * n for n in range(len(items)))))
 
 
 @pytest.mark.parametrize("previous, current, changes, gone", [
@@ -142,8 +143,10 @@ def test_panel_marks_entries_moves_and_departures(previous, current, changes, go
 
 
 def test_panel_tells_repeated_names_apart_by_item():
-    current = Ranking((31, 54, 14), ("basketball", "saddle", "basketball"), (0.9, 0.8, 0.7))
-    previous = Ranking((14, 31, 54), ("basketball", "basketball", "saddle"), (0.9, 0.8, 0.7))
+    current = item_entries(Ranking((31, 54, 14), ("basketball", "saddle", "basketball"),
+                                   (0.9, 0.8, 0.7)))
+    previous = item_entries(Ranking((14, 31, 54), ("basketball", "basketball", "saddle"),
+                                    (0.9, 0.8, 0.7)))
     assert [(r.change, r.places) for r in panel_rows(current, previous)] == [
         (Change.UP, 1), (Change.UP, 1), (Change.DOWN, 2)]
 

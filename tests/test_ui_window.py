@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,15 +18,16 @@ from PyQt5.QtGui import QColor, QImage
 from poserec_core.errors import PoseRecError
 from poserec_core.recommender import Ranking
 from poserec_core.skeleton import Landmark
-from realtime.messages import NoPerson, PoseFrame, Recommendation, StreamEnded, WorkerFailed
+from realtime.drawing.annotators import SkeletonStyle
+from realtime.drawing.art import ArtBook
+from realtime.drawing.effects import load_effects
+from realtime.drawing.placement import pixel_points
+from realtime.engine.smoothing import ScoreSmoother, SmoothingConfig, name_groups
+from realtime.messages import (EffectScore, NoPerson, PoseFrame, Recommendation, StreamEnded,
+                               WorkerFailed)
 from realtime.sources import SourceInfo
 from realtime.ui import app as ui_app
-from realtime.drawing.annotators import SkeletonStyle
-from realtime.ui.app import drop_opencv_qt_plugins, run_window
-from realtime.drawing.effects import load_effects
-from realtime.ui.hud import hud_lines, hud_rect
-from realtime.drawing.placement import pixel_points
-from realtime.ui.preview import StickerBook
+from realtime.ui.app import AppConfig, drop_opencv_qt_plugins, run_window
 from realtime.ui.stats import StreamStats
 from realtime.ui.view import VideoView, ViewStyle
 from realtime.ui.window import LiveWindow, WindowConfig
@@ -52,8 +52,16 @@ def sequence(reference_dir) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def rankings(recommender, sample_windows):
-    """The Recommender's top-5 of every sample window (window n ends at frame 5n + 9)."""
-    return recommender.recommend(sample_windows, top_k=TOP_K)
+    """The distinct top-5 effects of every sample window, each name at its best item, as
+    Rankings (window n ends at frame 5n + 9)."""
+    names = recommender.catalog.names
+    distinct = ScoreSmoother(SmoothingConfig(0.0), TOP_K, groups=name_groups(names))
+    rankings = []
+    for scores in recommender.score(sample_windows):
+        items, values = distinct.update(scores)
+        rankings.append(Ranking(tuple(int(i) for i in items), tuple(names[i] for i in items),
+                                tuple(float(v) for v in values)))
+    return rankings
 
 
 def grey_image() -> np.ndarray:
@@ -66,8 +74,11 @@ def pose_frame(seq: int, landmarks: np.ndarray | None, image=None) -> PoseFrame:
 
 
 def recommendation(window_end: int, ranking) -> Recommendation:
+    """A recommendation whose distinct effects are `ranking`'s items (their names differ)."""
     t = time.monotonic_ns()
-    return Recommendation(window_end, ranking, t, t, t, t, t, "cpu")
+    effects = tuple(EffectScore(n, i, s) for i, n, s in zip(ranking.items, ranking.names,
+                                                            ranking.scores))
+    return Recommendation(window_end, ranking, t, t, t, t, t, "cpu", effects=effects)
 
 
 class FakePipeline:
@@ -157,7 +168,7 @@ def recording(monkeypatch):
 @pytest.fixture
 def window(qtbot):
     effects = load_effects()
-    win = LiveWindow(effects, StickerBook(effects).load(), StreamStats(), WindowConfig(top_k=TOP_K))
+    win = LiveWindow(effects, ArtBook(effects), StreamStats(), WindowConfig(top_k=TOP_K))
     qtbot.addWidget(win)
     win.resize(1360, 720)
     win.show()
@@ -220,9 +231,8 @@ def test_skeleton_is_drawn_at_the_landmarks_and_s_hides_it(qtbot, window, sequen
 def test_a_frame_without_a_person_shows_the_image_and_says_so(window, sequence):
     window.show_pose(pose_frame(0, shown(sequence[0])))
     window.show_pose(pose_frame(1, None))
-    assert window.video.content.landmarks is None
     assert window.video.content.banner == "No person in view"
-    assert window.tracker.box is None
+    assert window.renderer.effect_pose is None
 
 
 # ---- the panel ----------------------------------------------------------------------------------
@@ -236,12 +246,12 @@ def test_panel_shows_the_current_top_k_with_markers(window, rankings):
     window.show_recommendation(recommendation(14, later))
     rows = window.panel.rows()
     assert [r.item for r in rows] == list(later.items)
-    before = {item: rank for rank, item in enumerate(rankings[0].items)}
+    before = {name: rank for rank, name in enumerate(rankings[0].names)}  # marks follow names
     for row in rows:
-        if row.item not in before:
+        if row.name not in before:
             assert row.change.value == "new"
         else:
-            assert row.places == abs(before[row.item] - (row.rank - 1))
+            assert row.places == abs(before[row.name] - (row.rank - 1))
 
 
 def test_no_person_state_lasts_until_the_next_ranking(window, rankings):
@@ -264,7 +274,7 @@ def test_keys_cycle_the_previewed_effect_through_the_top_k(qtbot, window, sequen
     window.show_recommendation(recommendation(9, rankings[0]))
     press(qtbot, window, *keys)
     assert window.selected == selected
-    assert window.tracker.effect.name == rankings[0].names[selected]
+    assert window.effect == rankings[0].names[selected]
     assert window.panel.content.selected == selected
 
 
@@ -272,30 +282,13 @@ def test_preview_is_drawn_on_the_body_and_p_hides_it(qtbot, window, sequence, ra
     landmarks = shown(sequence[0])
     window.show_pose(pose_frame(0, landmarks))
     window.show_recommendation(recommendation(9, rankings[0]))
-    assert window.tracker.box is not None
+    assert window.renderer.effect_pose is not None
     with_preview = window.video.grab().toImage()
     press(qtbot, window, "P")
     without = window.video.grab().toImage()
     assert with_preview != without
     press(qtbot, window, "P")
     assert window.video.grab().toImage() == with_preview
-
-
-def test_preview_never_covers_the_hud(qtbot, window, sequence):
-    """A head effect of a person at the top-left corner, where the HUD is."""
-    landmarks = shown(sequence[0])
-    landmarks[:, :2] = (landmarks[:, :2] - landmarks[Landmark.NOSE, :2]) * 0.3 + (0.12, 0.08)
-    window.show_pose(pose_frame(0, landmarks))
-    window.show_recommendation(recommendation(9, Ranking((0,), ("hat",), (0.9,))))
-    press(qtbot, window, "S")
-    hud = hud_rect(hud_lines(window.video.stats.snapshot(), False), window.video.image_rect())
-    head = joint_positions(window, landmarks, (Landmark.NOSE,))[0]
-    assert hud.contains(*head), "the test needs the head under the HUD"
-    with_preview = window.video.grab().toImage()
-    press(qtbot, window, "P")
-    without = window.video.grab().toImage()
-    assert with_preview.copy(hud) == without.copy(hud)
-    assert with_preview != without, "the preview was drawn somewhere"
 
 
 def corner_colour(window) -> tuple[int, int, int]:
@@ -352,9 +345,10 @@ def test_f_toggles_fullscreen(qtbot, window):
 
 # ---- run_window: threads, closing, screenshot -----------------------------------------------------
 
-def args(**overrides) -> SimpleNamespace:
-    return SimpleNamespace(**{"top_k": TOP_K, "max_frames": None, "screenshot": None,
-                              **overrides})
+def args(max_frames: int | None = None, screenshot=None) -> AppConfig:
+    """The AppConfig `poserec live --top-k TOP_K [--max-frames N] [--screenshot PNG]` builds."""
+    return AppConfig(WindowConfig(top_k=TOP_K), close_at_end=max_frames is not None,
+                     screenshot=screenshot)
 
 
 @pytest.mark.timeout(60)
@@ -374,13 +368,13 @@ def test_run_window_on_a_fake_source_to_its_end(qapp, tmp_path, sequence, rankin
 @pytest.mark.timeout(60)
 def test_a_slow_paint_never_holds_back_the_pipeline(qapp, sequence, rankings, recording,
                                                    monkeypatch):
-    slow = VideoView.render_frame
+    slow = VideoView.frame_image
 
-    def render_slowly(self, target, blocked):
+    def paint_slowly(self, target):
         time.sleep(0.1)  # a paint far slower than the source's 120 frames per second
-        return slow(self, target, blocked)
+        return slow(self, target)
 
-    monkeypatch.setattr(VideoView, "render_frame", render_slowly)
+    monkeypatch.setattr(VideoView, "frame_image", paint_slowly)
     fake = FakePipeline(sequence, rankings, fps=120, max_frames=120)
     assert run_window(fake, args(max_frames=120)) == 0
     poses = [m for m in fake.published if isinstance(m, PoseFrame)]
@@ -425,7 +419,7 @@ def test_run_window_on_the_demo_source(qapp, tmp_path, weights_dir, recording):
     window = recording[0]
     assert window.config.pose_only
     last = pipeline.latest_recommendation
-    assert [r.name for r in window.rows_at_close] == list(last.ranking.names)
+    assert [r.name for r in window.rows_at_close] == [e.name for e in last.effects]  # distinct names
     assert window.pose is not None and window.pose.seq == 39
 
 
@@ -455,20 +449,21 @@ def test_a_pipeline_that_cannot_start_is_a_user_error(qapp, tmp_path):
 def test_an_effect_missing_from_the_catalog_has_no_preview(qtbot, window, sequence):
     window.show_pose(pose_frame(0, shown(sequence[0])))
     window.show_recommendation(recommendation(9, Ranking((0, 1), ("unicorn", "hat"), (0.9, 0.8))))
-    assert window.tracker.effect is None and window.tracker.box is None
+    assert window.effect is None and window.renderer.effect_pose is None
     assert not window.video.grab().isNull()
     press(qtbot, window, "Right")
-    assert window.tracker.effect.name == "hat" and window.tracker.box is not None
+    assert window.effect == "hat" and window.renderer.effect_pose is not None
 
 
 # ---- the command line ---------------------------------------------------------------------------
 
-def test_live_without_a_display_says_so_in_one_line(weights_dir):
+def test_live_without_a_display_says_so_in_one_line_and_runs_the_console_view(weights_dir):
     env = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": ""}
-    result = run_poserec("live", "--source", "demo", "--max-frames", "5", env=env, timeout=120)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--headless" in lines[0] and "xvfb-run" in lines[0], result.stderr
+    result = run_poserec("live", "--source", "demo", "--max-frames", "12", env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    notice = [line for line in result.stderr.splitlines() if "no display" in line]
+    assert len(notice) == 1 and "console view" in notice[0] and "xvfb-run -a" in notice[0]
+    assert "effects" in result.stdout + result.stderr   # the console view's recommendation lines
 
 
 @pytest.mark.timeout(180)

@@ -11,6 +11,7 @@ from poserec_core.bundle import read_manifest
 from poserec_core.encoder import load_encoder
 from poserec_core.errors import WeightsError
 from poserec_core.release import RELEASE_FILES
+from realtime.cli.hints import poserec_command
 
 from .helpers import run_main
 
@@ -78,7 +79,8 @@ def test_install_from_missing_directory(capsys, tmp_path):
 
 @pytest.mark.parametrize("name, damage, message", [
     ("item_feature.npy", _flip, "does not match the manifest"),
-    ("best_model_pose.pt", lambda p: p.unlink(), "missing; run `poserec weights install`"),
+    # the hint names a command the user can type (here: the venv's script, not on the PATH)
+    ("best_model_pose.pt", lambda p: p.unlink(), f"missing; run `{poserec_command()} weights install`"),
     ("manifest.json", lambda p: p.write_text("{"), "not a valid weights manifest"),
 ])
 def test_verify_detects_damage(capsys, weights_dir, tmp_path, name, damage, message):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -46,10 +46,12 @@ from ..pose.estimator import PoseEstimator, make_pose_estimator
 from ..sources import Source, SourceInfo, SourceSpec, make_source
 from .hardware import hardware_info, hardware_line
 from .mediapipe_alone import decode_frames, time_mediapipe
+from .output import BenchResult
+from .render import RenderSamples
 from .stats import LatencyStats
 from .table import format_table
 
-FRAME_STAGES = ("capture", "pose", "pose_model")
+FRAME_STAGES = ("capture", "pose", "pose_model", "render")
 WINDOW_STAGES = ("buffer", "encode", "rank", "publish")
 STAGES = FRAME_STAGES + WINDOW_STAGES
 WINDOW_LATENCY = "window latency"
@@ -176,42 +178,34 @@ class StageRecorder:
         """Nothing to close."""
 
 
-@dataclass
-class PipelineBenchResult:
-    """The JSON document (figures) and the raw ms samples of each series (for the plot)."""
-
-    document: dict
-    samples: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def table(self) -> str:
-        """The readable report: hardware, source, one table per run, MediaPipe alone, targets."""
-        doc = self.document
-        settings = doc["settings"]
-        lines = [f"hardware: {hardware_line(doc['hardware'])}",
-                 f"source: {doc['source']['summary']}; up to {settings['frames']} frames per run, "
-                 f"window {settings['window']}, stride {settings['stride']}, smoothing "
-                 f"{settings['smoothing']}"]
-        for name, run in doc["runs"].items():
-            lines += ["", f"{name} run ({run['purpose']}): {run['frames']} frames in "
-                          f"{run['elapsed_s']:.2f} s = {run['throughput_fps']:.1f} FPS; "
-                          f"{run['windows']} windows; dropped {run['frames_dropped']} frames, "
-                          f"{run['windows_skipped']} windows",
-                      _stage_table(run, doc["mediapipe_in_path"])]
-        alone = doc["mediapipe_alone"]
-        lines.append("")
-        if alone is None:
-            lines.append("MediaPipe alone: not measured, MediaPipe is not in the path of a "
-                         "pose-only source")
-        else:
-            lines.append(f"MediaPipe alone on the same {alone['frames']} frames (decoded first): "
-                         f"{alone['throughput_fps']:.1f} FPS; per frame p50 "
-                         f"{alone['per_frame']['p50']:.2f} ms, p99 {alone['per_frame']['p99']:.2f} "
-                         f"ms")
-        if doc["targets"]:
-            lines += ["", "targets (issue 5):", *(
-                f"  {'met   ' if t['met'] else 'MISSED'} {t['name']}: {t['value']:.3f} "
-                f"(limit {t['limit']})" for t in doc["targets"])]
-        return "\n".join(lines)
+def pipeline_table(doc: dict) -> str:
+    """The readable report: hardware, source, one table per run, MediaPipe alone, targets."""
+    settings = doc["settings"]
+    lines = [f"hardware: {hardware_line(doc['hardware'])}",
+             f"source: {doc['source']['summary']}; up to {settings['frames']} frames per run, "
+             f"window {settings['window']}, stride {settings['stride']}, smoothing "
+             f"{settings['smoothing']}"]
+    for name, run in doc["runs"].items():
+        lines += ["", f"{name} run ({run['purpose']}): {run['frames']} frames in "
+                      f"{run['elapsed_s']:.2f} s = {run['throughput_fps']:.1f} FPS; "
+                      f"{run['windows']} windows; dropped {run['frames_dropped']} frames, "
+                      f"{run['windows_skipped']} windows",
+                  _stage_table(run, doc["mediapipe_in_path"])]
+    alone = doc["mediapipe_alone"]
+    lines.append("")
+    if alone is None:
+        lines.append("MediaPipe alone: not measured, MediaPipe is not in the path of a "
+                     "pose-only source")
+    else:
+        lines.append(f"MediaPipe alone on the same {alone['frames']} frames (decoded first): "
+                     f"{alone['throughput_fps']:.1f} FPS; per frame p50 "
+                     f"{alone['per_frame']['p50']:.2f} ms, p99 {alone['per_frame']['p99']:.2f} "
+                     f"ms")
+    if doc["targets"]:
+        lines += ["", "targets (issue 5):", *(
+            f"  {'met   ' if t['met'] else 'MISSED'} {t['name']}: {t['value']:.3f} "
+            f"(limit {t['limit']})" for t in doc["targets"])]
+    return "\n".join(lines)
 
 
 def _stage_table(run: dict, mediapipe_in_path: bool) -> str:
@@ -235,13 +229,13 @@ def _stats(samples: list[float]) -> dict | None:
 
 def _run_pipeline(config: PipelineBenchConfig, name: str, fps: float | None,
                   recommender: Recommender, warmup_image: np.ndarray | None,
-                  result: PipelineBenchResult) -> dict:
+                  result: BenchResult) -> dict:
     """One labelled run; its figures as JSON, its samples added to `result.samples`.
     warmup_image: what MediaPipe is warmed up on (None for pose-only sources)."""
     source = TimedSource(make_source(config.source, fps, config.weights_dir))
     estimator = None if source.gives_poses else TimedEstimator(make_pose_estimator(None),
                                                                 warmup_image)
-    recorder = StageRecorder()
+    recorder, renders = StageRecorder(), RenderSamples()
     pipeline_config = PipelineConfig(source=config.source, device=config.device,
                                      stride=config.stride, smoothing=config.smoothing, fps=fps,
                                      max_frames=config.frames, headless=True,
@@ -250,6 +244,7 @@ def _run_pipeline(config: PipelineBenchConfig, name: str, fps: float | None,
     with open(os.devnull, "w", encoding="utf-8") as console:
         pipeline = Pipeline(pipeline_config, recommender=recommender, source=source,
                             estimator=estimator, console=console)
+        pipeline.add_sink(lambda _pipeline: renders)
         pipeline.add_sink(lambda _pipeline: recorder)
         pipeline.start()
         try:
@@ -264,6 +259,7 @@ def _run_pipeline(config: PipelineBenchConfig, name: str, fps: float | None,
     series = {"capture": source.read_ms,
               "pose": recorder.pose_ms if estimator else [],
               "pose_model": estimator.estimate_ms if estimator else [],
+              "render": renders.time_render(pipeline.source_info),
               **recorder.window_ms}
     for stage, values in series.items():
         if values:
@@ -302,7 +298,7 @@ def _targets(doc: dict) -> list[dict]:
 
 
 def run_pipeline_bench(config: PipelineBenchConfig,
-                       log: Callable[[str], None] = lambda _: None) -> PipelineBenchResult:
+                       log: Callable[[str], None] = lambda _: None) -> BenchResult:
     """MediaPipe alone (image sources), then the labelled pipeline runs; see the module doc."""
     source = make_source(config.source, weights_dir=config.weights_dir)
     info = source.open()
@@ -312,7 +308,7 @@ def run_pipeline_bench(config: PipelineBenchConfig,
     window = WINDOW_FRAMES
     for _ in range(WARMUP_CALLS):
         recommender.score(np.zeros((1, window, NUM_LANDMARKS, NUM_CHANNELS), dtype=np.float32))
-    result = PipelineBenchResult({})
+    result = BenchResult({}, pipeline_table)
     doc = result.document
     doc.update({
         "benchmark": "pipeline",

@@ -7,9 +7,11 @@ import sys
 
 from poserec_core.errors import PoseRecError
 
-from realtime.cli import batch, bench, catalog, evaluate, export, extract, live, recommend, serve, train, weights
+from realtime.cli import (batch, bench, catalog, effects, evaluate, export, extract, live, recommend,
+                          serve, train, weights)
+from realtime.cli.hints import typeable
 
-COMMANDS = (weights, recommend, extract, live, bench, batch, serve, export, train, evaluate, catalog)
+COMMANDS = (weights, recommend, extract, live, bench, batch, serve, export, train, evaluate, catalog, effects)
 """Subcommand modules, in the order `poserec --help` lists them."""
 
 
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except PoseRecError as exc:
-        print(f"poserec {args.command}: error: {exc}", file=sys.stderr)
+        print(typeable(f"poserec {args.command}: error: {exc}"), file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`poserec recommend ... | head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

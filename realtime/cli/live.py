@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -13,8 +14,12 @@ from poserec_core.errors import PoseRecError
 
 from ..engine.pipeline import Pipeline, PipelineConfig
 from ..outputs import OutputsConfig, add_outputs
+from ..outputs.obs_client import PASSWORD_VARIABLE
+from ..outputs.obs_control import ObsConfig
 from ..sources import SourceSpec, parse_source
+from ..ui.display import display_problem
 from .arg_types import float_in, int_at_least, int_in
+from .hints import typeable
 
 DEFAULTS = PipelineConfig()
 """The option defaults are the pipeline's."""
@@ -81,8 +86,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--weights", type=Path, metavar="DIR",
                         help="weights directory (default: $POSEREC_WEIGHTS_DIR or installed)")
     parser.add_argument("--remote", metavar="URL",
-                        help="score windows on a `poserec serve` application at URL (e.g. "
-                             "http://127.0.0.1:8000/recommend) instead of locally")
+                        help="score windows on a `poserec serve` application at URL instead of "
+                             "locally: a session at ws://HOST:8000/stream or grpc://HOST:PORT, "
+                             "or HTTP JSON at http://HOST:8000/recommend")
     parser.add_argument("--torch-threads", type=int_at_least(1), metavar="N",
                         help="CPU threads for the encoder (default: 1 when MediaPipe runs on the "
                              "same CPU, leaving it the other cores; else torch's default)")
@@ -101,9 +107,23 @@ def add_parser(sub) -> None:
                                 "chroma green instead of the video")
     streaming.add_argument("--record", type=_with_suffix(".mp4", ".avi"), metavar="OUT.mp4",
                            help="record the annotated video (.mp4 or .avi)")
+    streaming.add_argument("--obs", metavar="URL",
+                           help="drive OBS Studio through obs-websocket 5 at URL (e.g. "
+                                "ws://127.0.0.1:4455; password from $POSEREC_OBS_PASSWORD): the "
+                                "effect's art on the body and the top names in its current scene")
     streaming.add_argument("--record-poses", type=_with_suffix(".npy"), metavar="OUT.npy",
                            help="record the poses with a person as (F, 33, 4); replay them with "
                                 "--source replay:OUT.npy")
+    streaming.add_argument("--mirror", action="store_true",
+                           help="mirror what is shown and sent to the outputs (window, "
+                                "--virtual-cam, --record, --screenshot); the model still sees "
+                                "the unmirrored frames")
+    streaming.add_argument("--segmentation", action=argparse.BooleanOptionalAction,
+                           default=DEFAULTS.segmentation,
+                           help="MediaPipe also cuts out the person, so that scene effects (a "
+                                "wall, trees) are drawn behind them (default: on; "
+                                "--no-segmentation saves about 2 ms a frame, and background "
+                                "effects are then not drawn on camera video)")
     parser.set_defaults(run=run)
 
 
@@ -114,18 +134,25 @@ def pipeline_config(args) -> PipelineConfig:
                           reset_after=args.reset_after, fps=args.fps, max_frames=args.max_frames,
                           jsonl=args.jsonl, headless=args.headless, pose_model=args.pose_model,
                           weights_dir=args.weights, remote=args.remote,
-                          torch_threads=args.torch_threads)
+                          torch_threads=args.torch_threads, segmentation=args.segmentation)
 
 
 def outputs_config(args) -> OutputsConfig:
     """The OutputsConfig the command line describes."""
     return OutputsConfig(serve_port=args.serve, host=args.host, virtual_cam=args.virtual_cam,
                          overlay_only=args.overlay_only, record=args.record,
-                         record_poses=args.record_poses, fps=args.fps)
+                         record_poses=args.record_poses, fps=args.fps, mirror=args.mirror,
+                         obs=None if args.obs is None else
+                         ObsConfig(args.obs, os.environ.get(PASSWORD_VARIABLE)))
 
 
 def run(args) -> int:
     """Run the pipeline headless, or hand it to the Qt window; return the exit status."""
+    if not args.headless and (problem := display_problem()) is not None:
+        print(typeable(f"poserec live: {problem}: showing the console view instead (for the "
+                       "window, run it on a desktop or under `xvfb-run -a poserec live`)"),
+              file=sys.stderr)
+        args = argparse.Namespace(**{**vars(args), "headless": True})
     pipeline = Pipeline(pipeline_config(args))
     add_outputs(pipeline, outputs_config(args))
     if not args.headless:
@@ -143,20 +170,26 @@ def run(args) -> int:
             pipeline.join()
     _report(pipeline)
     _warn_incomplete(pipeline)
+    _report_close_failures(pipeline)
     if pipeline.failure is not None:
         _report_failure(pipeline.failure)
         return pipeline.exit_status
     if args.screenshot is not None:
-        _save_screenshot(pipeline.latest_pose, args.screenshot)
-    return 128 + received[0] if received else 0
+        _save_screenshot(pipeline.latest_pose, pipeline.latest_recommendation, args.screenshot,
+                         args.mirror)
+    return 128 + received[0] if received else pipeline.exit_status
 
 
 def _run_window(pipeline, args) -> int:
     """The Qt window (realtime.ui) starts, shows and stops the pipeline."""
-    from ..ui import run_window
+    from ..ui.app import AppConfig, run_window
+    from ..ui.window import WindowConfig
 
-    status = run_window(pipeline, args)
+    config = AppConfig(window=WindowConfig(top_k=args.top_k, mirror=args.mirror),
+                       close_at_end=args.max_frames is not None, screenshot=args.screenshot)
+    status = run_window(pipeline, config)
     _warn_incomplete(pipeline)
+    _report_close_failures(pipeline)
     if pipeline.failure is not None:
         _report_failure(pipeline.failure)
     return status
@@ -192,6 +225,14 @@ def _warn_incomplete(pipeline) -> None:
         print(f"poserec live: warning: {pipeline.source_incomplete.reason}", file=sys.stderr)
 
 
+def _report_close_failures(pipeline) -> None:
+    """One line for each part (sink, MediaPipe, source) whose close() raised; the others were
+    closed all the same."""
+    for failure in pipeline.close_failures:
+        print(f"poserec live: error: {failure.worker} failed: "
+              f"{type(failure.error).__name__}: {failure.error}", file=sys.stderr)
+
+
 def _report_failure(failure) -> None:
     """A user error is raised for the CLI's one line (status 2); anything else is printed here."""
     if isinstance(failure.error, PoseRecError):
@@ -200,19 +241,16 @@ def _report_failure(failure) -> None:
           f"{type(failure.error).__name__}: {failure.error}", file=sys.stderr)
 
 
-def _save_screenshot(pose, path: Path) -> None:
+def _save_screenshot(pose, recommendation, path: Path, mirror: bool) -> None:
+    """The last frame as the outputs draw it (the one renderer): skeleton and selected effect."""
     import cv2
 
-    from ..drawing.annotators import draw_skeleton
-    from ..drawing.demo_canvas import skeleton_canvas
+    from ..drawing.effects import load_effects
+    from ..drawing.renderer import Renderer, RenderOptions, selected_effect
 
     if pose is None or (pose.image is None and pose.landmarks is None):
         raise PoseRecError(f"--screenshot {path}: no frame was captured")
-    if pose.image is None:  # pose-only sources (demo, replay) have no image of their own
-        image = skeleton_canvas(pose.landmarks)
-    else:
-        image = pose.image.copy()
-        if pose.landmarks is not None:
-            draw_skeleton(image, pose.landmarks)
+    image = Renderer(load_effects()).render(pose, selected_effect(recommendation),
+                                            RenderOptions(mirror=mirror))
     if not cv2.imwrite(str(path), image):
         raise PoseRecError(f"--screenshot {path}: could not write it")

@@ -16,10 +16,12 @@ INGRESS_CHOICES = ("proxy", "haproxy")
 def add_parser(sub) -> None:
     """Register `serve`."""
     parser = sub.add_parser(
-        "serve", help="serve rankings for pose windows over HTTP on Ray Serve",
+        "serve", help="serve rankings for pose windows on Ray Serve (HTTP JSON, sessions)",
         description="Clients POST {\"windows\": [N][T][33][4], \"top_k\": K} to "
-                    "http://HOST:PORT/recommend and get the JSON of `poserec recommend --json`. "
-                    "Runs until Ctrl-C or SIGTERM. Without --address a local Ray is started.")
+                    "http://HOST:PORT/recommend and get the JSON of `poserec recommend --json`, "
+                    "or open a session (one binary message per window) at ws://HOST:PORT/stream "
+                    "or, with --grpc-port, grpc://HOST:GRPC_PORT. Runs until Ctrl-C or SIGTERM. "
+                    "Without --address a local Ray is started.")
     parser.add_argument("--address", metavar="ADDR",
                         help="an existing Ray cluster (e.g. ray://head:10001 or auto)")
     parser.add_argument("--host", default="127.0.0.1",
@@ -32,6 +34,12 @@ def add_parser(sub) -> None:
     parser.add_argument("--replicas", type=int_at_least(1), default=1, metavar="R")
     parser.add_argument("--max-batch-windows", type=int_at_least(1), default=256, metavar="W",
                         help="most windows scored in one pass and sent in one request")
+    parser.add_argument("--max-sessions", type=int_at_least(1), default=256, metavar="S",
+                        help="sessions (WebSocket and gRPC) each replica holds; more are refused "
+                             "(default 256)")
+    parser.add_argument("--grpc-port", type=int_in(1, 65535), metavar="P",
+                        help="also serve sessions on Ray Serve's gRPC proxy at this port "
+                             "(method poserec.PoseRec/Stream)")
     parser.add_argument("--batch-wait-ms", type=float_in(0.0, 1000.0), default=5.0, metavar="MS",
                         help="how long a batch waits for more requests (default 5)")
     parser.add_argument("--ingress", choices=INGRESS_CHOICES, default="proxy",
@@ -51,13 +59,16 @@ def run(args) -> int:
     config = ServeConfig(host=args.host, port=args.port, device=args.device,
                          replicas=args.replicas, max_batch_windows=args.max_batch_windows,
                          batch_wait_ms=args.batch_wait_ms, ingress=args.ingress,
+                         max_sessions=args.max_sessions, grpc_port=args.grpc_port,
                          weights_dir=args.weights,
                          ray=RaySettings(address=args.address))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with serving(config) as url:
-        print(f"serving PoseRec at {url} (POST JSON windows); Ctrl-C stops", flush=True)
+    with serving(config) as urls:
+        sessions = " and ".join(u for u in (urls.stream, urls.grpc) if u)
+        print(f"serving PoseRec at {urls.http} (POST JSON windows), sessions at {sessions}; "
+              "Ctrl-C stops", flush=True)
         stop.wait()
     print("stopped")
     return 0

@@ -1,4 +1,5 @@
-"""Qt-free drawing on BGR frames: the skeleton, effect anchors and previews, the effect catalog.
+"""Qt-free drawing on BGR frames: the effect catalog and its art, the skeleton, effect poses on
+the body (posing.py), their pixels (compositing.py) and the one renderer (renderer.py).
 
-Shared by the window (realtime.ui), the pose-only sources' canvas and the streamer outputs.
+Shared by the window (realtime.ui), the streamer outputs, `--screenshot` and `poserec bench`.
 """

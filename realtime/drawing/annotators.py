@@ -1,6 +1,9 @@
-"""Annotators: `annotate(frame, ...) -> frame` on BGR uint8 images, styles in frozen specs.
+"""The skeleton and the canvas, drawn on BGR uint8 images; styles in frozen specs.
 
-They draw in place and return the frame. Nothing here knows about Qt.
+Exports `draw_skeleton(frame, landmarks, style)` (landmarks and connections, faded by
+visibility), `fill(frame, colour)` (a canvas colour), and their styles `SkeletonStyle` and
+`CanvasStyle`. Both draw in place and return the frame; effects are drawn by
+`drawing.renderer`. Nothing here knows about Qt.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import numpy as np
 
 from poserec_core.skeleton import CONNECTIONS, Landmark
 
-from .placement import Box, pixel_points
+from .placement import pixel_points
 
 BGR = tuple[int, int, int]
 
@@ -100,25 +103,6 @@ def draw_skeleton(frame: np.ndarray, landmarks: np.ndarray, style: SkeletonStyle
                          cv2.circle(img, (x - dx, y - dy), radius, rim, -1, cv2.LINE_AA),
                          cv2.circle(img, (x - dx, y - dy), max(1, radius - 2), style.joint, -1,
                                     cv2.LINE_AA)))
-    return frame
-
-
-def composite_sticker(frame: np.ndarray, sticker: np.ndarray, box: Box) -> np.ndarray:
-    """A BGRA sticker scaled to `box` and alpha-blended onto the frame (clipped at its edges)."""
-    x0, y0, x1, y1 = box.corners
-    if x1 - x0 < 1 or y1 - y0 < 1:
-        return frame
-    h, w = frame.shape[:2]
-    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-    if cx0 >= cx1 or cy0 >= cy1:
-        return frame
-    shrinking = (x1 - x0) < sticker.shape[1]
-    scaled = cv2.resize(sticker, (x1 - x0, y1 - y0),
-                        interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-    part = scaled[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
-    alpha = part[:, :, 3:4].astype(np.float32) / 255.0
-    region = frame[cy0:cy1, cx0:cx1]
-    region[:] = (part[:, :, :3] * alpha + region * (1.0 - alpha) + 0.5).astype(np.uint8)
     return frame
 
 

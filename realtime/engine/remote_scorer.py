@@ -2,6 +2,8 @@
 
 `RemoteScorer` offers what the inference worker uses of a Recommender (`score`, `catalog.names`,
 `device`) and `recommend`. One persistent HTTP connection per scorer: use one per thread.
+`connect(url)` picks it for http(s) URLs and the session transport (stream_scorer.py) for
+ws:// and grpc:// ones.
 """
 from __future__ import annotations
 
@@ -16,6 +18,16 @@ from poserec_core.errors import PoseRecError
 from poserec_core.recommender import Ranking
 
 _RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def connect(url: str):
+    """A loaded scorer for `url`: a StreamScorer session for ws(s):// and grpc://, else a
+    RemoteScorer (HTTP JSON)."""
+    from .stream_scorer import STREAM_SCHEMES, StreamScorer
+
+    if urlsplit(url).scheme in STREAM_SCHEMES:
+        return StreamScorer(url).load()
+    return RemoteScorer(url).load()
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,8 @@ class RemoteScorer:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PoseRecError(f"--remote {url!r}: expected an http(s)://HOST:PORT/recommend URL "
-                               "of `poserec serve`")
+                               "of `poserec serve` (or a session: ws://HOST:PORT/stream, "
+                               "grpc://HOST:PORT)")
         self.url = url
         self.device = f"remote {url}"
         self.timeout_s = timeout_s

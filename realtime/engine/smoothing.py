@@ -1,7 +1,8 @@
 """Score smoothing for the live view: an exponential moving average and a top-k hysteresis.
 
 With `alpha` 0 both are off and the ranking is the plain top-k of each window's scores, as
-`poserec recommend` gives.
+`poserec recommend` gives. Given `groups` (items that share a name share a group), the smoother
+ranks groups instead: each group scores as its best item, and the top-k are distinct names.
 """
 from __future__ import annotations
 
@@ -44,12 +45,28 @@ def plain_top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return best[np.argsort(-scores[best], kind="stable")]
 
 
-class ScoreSmoother:
-    """Turns each window's scores (n_items,) into the shown top-k: items and smoothed scores."""
+def name_groups(names) -> np.ndarray:
+    """Each item's group (n_items,): items with the same name share one, numbered 0, 1, ..."""
+    return np.unique(np.asarray(names, dtype=object), return_inverse=True)[1].reshape(-1)
 
-    def __init__(self, config: SmoothingConfig, top_k: int):
+
+def best_of_groups(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each group's best item (n_groups,), by group number (a tie goes to the lower index)."""
+    order = np.argsort(-scores, kind="stable")
+    _, first = np.unique(groups[order], return_index=True)
+    return order[first]
+
+
+class ScoreSmoother:
+    """Turns each window's scores (n_items,) into the shown top-k: items and smoothed scores.
+
+    With `groups` (see name_groups) the top-k are groups, each shown as its best item: the
+    distinct effects; the hysteresis then keeps a shown name, whichever of its items is best."""
+
+    def __init__(self, config: SmoothingConfig, top_k: int, groups: np.ndarray | None = None):
         self.config = config
         self.top_k = top_k
+        self.groups = groups
         self._average: np.ndarray | None = None
         self._shown: np.ndarray = np.empty(0, dtype=np.int64)
 
@@ -61,15 +78,23 @@ class ScoreSmoother:
     def update(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fold in one window's scores; return the shown items and their smoothed scores."""
         if not self.config.enabled:
-            items = plain_top_k(scores, self.top_k)
+            best = self._best(scores)
+            items = best[plain_top_k(scores[best], self.top_k)]
             return items, scores[items]
         alpha = self.config.alpha
         self._average = (scores.astype(np.float64) if self._average is None
                          else alpha * self._average + (1.0 - alpha) * scores)
-        average = self._average
+        best = self._best(self._average)
+        average = self._average[best]
         favoured = average.copy()
         favoured[self._shown] += self.config.hysteresis
         members = plain_top_k(favoured, self.top_k)
-        items = members[np.argsort(-average[members], kind="stable")]
-        self._shown = items
-        return items, average[items].astype(np.float32)
+        self._shown = members[np.argsort(-average[members], kind="stable")]
+        items = best[self._shown]
+        return items, self._average[items].astype(np.float32)
+
+    def _best(self, scores: np.ndarray) -> np.ndarray:
+        """The item that stands for each entry ranked: every item, or each group's best."""
+        if self.groups is None:
+            return np.arange(len(scores))
+        return best_of_groups(scores, self.groups)

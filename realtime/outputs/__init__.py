@@ -1,10 +1,13 @@
 """Streamer outputs of `poserec live`, each a pipeline sink:
 
-    server.py        --serve PORT: the OBS overlay page and the WebSocket feed of recommendations
+    server.py        --serve PORT: the OBS overlay pages (card, /ar) and the WebSocket feed
+    ar_layer.py      what /ar needs: the art by effect name, the selected effect's pose per frame
+    obs_control.py   --obs URL: the effect's art and the top names as sources in OBS's scene
+    obs_client.py    the small obs-websocket 5 client it talks through
     virtual_cam.py   --virtual-cam: the annotated frames as a webcam (pyvirtualcam)
     recorder.py      --record OUT.mp4 (the annotated frames), --record-poses OUT.npy (the poses)
-    annotate.py      the annotated frame (video or chroma key, skeleton, effect preview), no Qt
-    frame_stream.py  the thread that draws frames and feeds the recorder and the virtual camera
+    frame_stream.py  the thread that draws frames (realtime.drawing.renderer) for the recorder
+                     and the virtual camera
 
 `add_outputs(pipeline, config)` attaches the ones the command line asked for.
 """
@@ -16,8 +19,8 @@ from pathlib import Path
 
 from poserec_core.errors import PoseRecError
 
-from .annotate import FrameAnnotator
-from .frame_stream import AnnotatedFrameSink
+from .frame_stream import AnnotatedFrameSink, OutputFrames
+from .obs_control import ObsConfig, ObsControlSink
 from .recorder import PoseRecorder, VideoRecorder
 from .server import DEFAULT_HOST, OverlayServer, ServerConfig
 from .virtual_cam import VirtualCamera
@@ -30,7 +33,8 @@ states one."""
 @dataclass(frozen=True)
 class OutputsConfig:
     """The outputs `poserec live` was asked for. fps: the run's `--fps` (the recording and the
-    virtual camera run at it when > 0, else at the source's rate)."""
+    virtual camera run at it when > 0, else at the source's rate). mirror: the recording and the
+    virtual camera show the video mirrored (`--mirror`)."""
 
     serve_port: int | None = None
     host: str | None = None
@@ -39,6 +43,8 @@ class OutputsConfig:
     record: Path | None = None
     record_poses: Path | None = None
     fps: float | None = None
+    obs: ObsConfig | None = None
+    mirror: bool = False
 
     def __post_init__(self):
         if self.host is not None and self.serve_port is None:
@@ -59,16 +65,39 @@ def add_outputs(pipeline, config: OutputsConfig) -> None:
     before those that create files, and close when it is joined."""
     if config.serve_port is not None:
         server_config = ServerConfig(config.serve_port, config.host or DEFAULT_HOST)
-        pipeline.add_sink(lambda _: OverlayServer(server_config, announce=sys.stderr))
+        pipeline.add_sink(lambda opened: OverlayServer(server_config, announce=sys.stderr,
+                                                       frame_size=frame_size(opened)))
+    if config.obs is not None:
+        pipeline.add_sink(lambda opened: obs_control_sink(opened, config))
     if config.draws_frames:
         pipeline.add_sink(lambda opened: annotated_frame_sink(opened, config))
     if config.record_poses is not None:
         pipeline.add_sink(lambda _: PoseRecorder(config.record_poses))
 
 
+def frame_size(pipeline) -> tuple[int, int] | None:
+    """The opened source's (width, height), None when it does not report one."""
+    info = pipeline.source_info
+    return (info.width, info.height) if info.width and info.height else None
+
+
+def obs_control_sink(pipeline, config: OutputsConfig) -> ObsControlSink:
+    """The OBS sink: the catalog's art and the effect poser, at the opened source's size,
+    mirrored with `--mirror`."""
+    from ..drawing.art import ArtBook
+    from ..drawing.effects import load_effects
+    from ..drawing.posing import EffectPoser
+    from .obs_control import ArtFiles
+
+    book = ArtBook(load_effects())
+    return ObsControlSink(config.obs, EffectPoser(book.catalog, book), ArtFiles(book),
+                          frame_size(pipeline), mirror=config.mirror)
+
+
 def annotated_frame_sink(pipeline, config: OutputsConfig) -> AnnotatedFrameSink:
     """The drawing sink and its frame outputs, at the size of the opened source's frames."""
     from ..drawing.effects import load_effects
+    from ..drawing.renderer import Renderer, RenderOptions
 
     info = pipeline.source_info
     if not (info.width and info.height):
@@ -81,6 +110,6 @@ def annotated_frame_sink(pipeline, config: OutputsConfig) -> AnnotatedFrameSink:
         outputs.append(VirtualCamera(size, fps, announce=sys.stderr))
     if config.record is not None:
         outputs.append(VideoRecorder(config.record, size, fps))
-    annotator = FrameAnnotator(load_effects(), size, pose_only=pipeline.gives_poses,
-                               overlay_only=config.overlay_only)
-    return AnnotatedFrameSink(annotator, tuple(outputs), lossless=pipeline.lossless)
+    options = RenderOptions(overlay_only=config.overlay_only, mirror=config.mirror)
+    return AnnotatedFrameSink(OutputFrames(Renderer(load_effects()), size, options),
+                              tuple(outputs), lossless=pipeline.lossless)

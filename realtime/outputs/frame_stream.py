@@ -13,10 +13,10 @@ from typing import Protocol
 
 import numpy as np
 
+from ..drawing.renderer import Renderer, RenderOptions, selected_effect
 from ..engine.channels import LatestWinsSlot, LosslessQueue
 from ..engine.worker import POLL_S, Worker
 from ..messages import PoseFrame, Recommendation, WorkerFailed
-from .annotate import FrameAnnotator
 
 FRAME_QUEUE_CAPACITY = 8
 """Pose frames waiting to be drawn (lossless sources)."""
@@ -42,17 +42,33 @@ class FrameOutput(Protocol):
         """Release the device or file."""
 
 
+class OutputFrames:
+    """The outputs' frames: the one renderer at the outputs' `size` (width, height), showing the
+    ranking's selected effect with `options` (overlay mode, mirror)."""
+
+    def __init__(self, renderer: Renderer, size: tuple[int, int],
+                 options: RenderOptions = RenderOptions()):
+        self.renderer = renderer
+        self.size = size
+        self.options = options
+
+    def draw(self, pose: PoseFrame, recommendation: Recommendation | None) -> np.ndarray:
+        """The composited BGR frame of one pose with the newest recommendation."""
+        return self.renderer.render(pose, selected_effect(recommendation), self.options,
+                                    self.size)
+
+
 class FrameDrawingWorker(Worker):
     """Takes (PoseFrame, Recommendation or None) pairs, draws each and sends it to every output,
     until END_OF_FRAMES or stop()."""
 
     name = "outputs"
 
-    def __init__(self, inbox: LatestWinsSlot | LosslessQueue, annotator: FrameAnnotator,
+    def __init__(self, inbox: LatestWinsSlot | LosslessQueue, frames: OutputFrames,
                  outputs: tuple[FrameOutput, ...], report):
         super().__init__(report=report)
         self._inbox = inbox
-        self._annotator = annotator
+        self._frames = frames
         self._outputs = outputs
 
     @property
@@ -69,7 +85,7 @@ class FrameDrawingWorker(Worker):
             if item is END_OF_FRAMES:
                 return
             pose, recommendation = item
-            frame = self._annotator.annotate(pose, recommendation)
+            frame = self._frames.draw(pose, recommendation)
             for output in self._outputs:
                 output.send(frame)
 
@@ -81,11 +97,10 @@ class AnnotatedFrameSink:
     so it fails the pipeline worker that called, and the run ends with it.
     """
 
-    def __init__(self, annotator: FrameAnnotator, outputs: tuple[FrameOutput, ...],
-                 lossless: bool):
+    def __init__(self, frames: OutputFrames, outputs: tuple[FrameOutput, ...], lossless: bool):
         self.outputs = outputs
         self._inbox = LosslessQueue(FRAME_QUEUE_CAPACITY) if lossless else LatestWinsSlot()
-        self._worker = FrameDrawingWorker(self._inbox, annotator, outputs, self._on_failure)
+        self._worker = FrameDrawingWorker(self._inbox, frames, outputs, self._on_failure)
         self._recommendation: Recommendation | None = None
         self._failure: WorkerFailed | None = None
         self._failure_raised = False

@@ -1,6 +1,7 @@
 // PoseRec Live overlay: shows the newest recommendation record from ws://HOST:PORT/ws
-// ({"window_end", "top": [{"item", "name", "score"}...], "latency_ms", ...}, as a --jsonl line):
-// the top effect as a badge, and the top-k with score bars; rows slide to their new places.
+// ({"window_end", "effects": [{"name", "item", "score"}...], "top", "latency_ms", ...}, as a
+// --jsonl line): the top effect as a badge with its art, and the distinct effects with their art
+// and score bars; rows slide to their new places. Pose messages ({"type": "pose"}) are for /ar.
 "use strict";
 
 (() => {
@@ -11,6 +12,7 @@
   const list = document.getElementById("top");
   const badge = document.getElementById("preview");
   const badgeName = document.getElementById("preview-name");
+  const badgeArt = document.getElementById("preview-art");
   const badgeAnchor = document.getElementById("preview-anchor");
   const status = document.getElementById("status");
   let anchors = {};
@@ -38,18 +40,24 @@
     return `hsl(${crc32(name) % 360} ${(sl * 100).toFixed(1)}% ${(l * 100).toFixed(1)}%)`;
   }
 
+  function artUrl(name) {
+    return `art/${encodeURIComponent(name)}`;
+  }
+
   function makeRow(entry) {
     const row = document.createElement("li");
     row.className = "item entering";
-    row.dataset.item = String(entry.item);
-    row.innerHTML = '<span class="rank"></span><span class="name"></span>' +
+    row.dataset.name = entry.name;
+    row.innerHTML = '<span class="rank"></span><img class="art" alt=""><span class="name"></span>' +
       '<span class="score"></span><span class="bar"><span class="bar-fill"></span></span>';
+    row.querySelector(".art").src = artUrl(entry.name);
     return row;
   }
 
   function showBadge(best) {
     if (badgeName.textContent === best.name) return;
     badgeName.textContent = best.name;
+    badgeArt.src = artUrl(best.name);
     badgeAnchor.textContent = anchors[best.name] || "";
     badge.style.backgroundColor = badgeColour(best.name);
     badge.classList.remove("pop");
@@ -58,16 +66,17 @@
   }
 
   function render(record) {
-    const top = record.top;
+    const top = record.effects;
     if (!Array.isArray(top) || top.length === 0) return;
-    const before = new Map([...list.children].map(row => [row.dataset.item,
+    const before = new Map([...list.children].map(row => [row.dataset.name,
                                                           row.getBoundingClientRect().top]));
     // Top-k scores are often close (0.94 to 0.96): bars span the shown range, from 30 % for
     // the lowest to 100 % for the highest, so that the order reads at a glance.
     const scores = top.map(entry => entry.score);
     const highest = Math.max(...scores), lowest = Math.min(...scores);
     const rows = top.map((entry, rank) => {
-      const row = list.querySelector(`li[data-item="${entry.item}"]`) || makeRow(entry);
+      const row = [...list.children].find(li => li.dataset.name === entry.name) ||
+                  makeRow(entry);
       row.querySelector(".rank").textContent = String(rank + 1);
       row.querySelector(".name").textContent = entry.name;
       row.querySelector(".score").textContent = entry.score.toFixed(3);
@@ -78,7 +87,7 @@
     for (const row of [...list.children]) if (!rows.includes(row)) row.remove();
     for (const row of rows) list.appendChild(row);
     for (const row of rows) {
-      const was = before.get(row.dataset.item);
+      const was = before.get(row.dataset.name);
       if (was === undefined) {
         requestAnimationFrame(() => row.classList.remove("entering"));
         continue;
@@ -99,7 +108,10 @@
     const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://` +
                                  `${location.host}/ws`);
     socket.onopen = () => { attempts = 0; };
-    socket.onmessage = event => render(JSON.parse(event.data));
+    socket.onmessage = event => {
+      const message = JSON.parse(event.data);
+      if (message.type !== "pose") render(message);
+    };
     socket.onclose = () => {
       overlay.classList.add("offline");
       status.textContent = "Reconnecting to PoseRec Live…";

@@ -1,12 +1,17 @@
-"""`--serve PORT`: the OBS overlay page and its WebSocket feed, on one port.
+"""`--serve PORT`: the OBS overlay pages and their WebSocket feed, on one port.
 
-    http://HOST:PORT/     the page for an OBS Browser Source (transparent; overlay.html/.js/.css)
-    ws://HOST:PORT/ws     every Recommendation as its JSONL record (`Recommendation.to_json()`)
+    http://HOST:PORT/       the overlay card for an OBS Browser Source (overlay.html/.js/.css)
+    http://HOST:PORT/ar     the AR layer: the selected effect's art on the body (ar.html/.js/.css)
+    http://HOST:PORT/art/N  the art of effect N (its catalog file; 404 for any other name)
+    ws://HOST:PORT/ws       every Recommendation as its JSONL record (`Recommendation.to_json()`)
+                            and, per pose frame, a pose message (ar_layer.py)
 
-The server runs an asyncio loop (the `websockets` package) on its own thread. The pipeline's
-listener call only serialises the record and hands it to that loop; each client then gets the
-newest record whenever it is ready for one (newest wins per client), so a slow client misses
-records and never holds up inference. A client that connects gets the newest record at once.
+Only these fixed routes exist: art is looked up by effect name in a table read at open(), never
+by a path taken from the request. The server runs an asyncio loop (the `websockets` package) on
+its own thread. The pipeline's listener call only serialises a message and hands it to that
+loop; each client then gets the newest record and the newest pose whenever it is ready for them
+(newest wins per client and kind), so a slow client misses messages and never holds up the
+pipeline. A client that connects gets the newest of each at once.
 """
 from __future__ import annotations
 
@@ -22,8 +27,10 @@ from typing import TextIO
 
 from poserec_core.errors import PoseRecError
 
-from ..drawing.effects import DEFAULT_EFFECTS_FILE
-from ..messages import Recommendation
+from ..drawing.art import ArtBook
+from ..drawing.effects import DEFAULT_EFFECTS_FILE, load_effects
+from ..messages import PoseFrame, Recommendation
+from .ar_layer import PoseFeed, art_name, load_art
 
 DEFAULT_HOST = "127.0.0.1"
 """Only this machine can reach the server unless `--host` says otherwise."""
@@ -36,6 +43,9 @@ PAGES = {
     "/overlay.html": (PAGE_DIR / "overlay.html", "text/html; charset=utf-8"),
     "/overlay.js": (PAGE_DIR / "overlay.js", "text/javascript; charset=utf-8"),
     "/overlay.css": (PAGE_DIR / "overlay.css", "text/css; charset=utf-8"),
+    "/ar": (PAGE_DIR / "ar.html", "text/html; charset=utf-8"),
+    "/ar.js": (PAGE_DIR / "ar.js", "text/javascript; charset=utf-8"),
+    "/ar.css": (PAGE_DIR / "ar.css", "text/css; charset=utf-8"),
     "/effects.json": (DEFAULT_EFFECTS_FILE, "application/json"),
 }
 """What the server answers over plain HTTP: path -> (file, content type)."""
@@ -87,24 +97,31 @@ def _listening_socket(config: ServerConfig) -> socket.socket:
 
 
 class _Client:
-    """One WebSocket client's newest unsent record and the event that wakes its sender."""
+    """One WebSocket client's newest unsent message of each kind ("record", "pose") and the
+    event that wakes its sender."""
 
-    def __init__(self, newest: str | None):
-        self.pending = newest
+    def __init__(self, newest: dict[str, str]):
+        self.pending = dict(newest)
         self.wake = asyncio.Event()
-        if newest is not None:
+        if self.pending:
             self.wake.set()
 
 
 class OverlayServer:
-    """Sink of `--serve`: serves the overlay page and sends every recommendation to every
-    WebSocket client; open() listens (PoseRecError when the port is taken), close() stops."""
+    """Sink of `--serve`: serves the pages and the art, sends every recommendation and every
+    pose frame's pose message to every WebSocket client; open() listens (PoseRecError when the
+    port is taken), close() stops. `frame_size`: the source's (width, height), for pose frames
+    without an image."""
 
-    def __init__(self, config: ServerConfig, announce: TextIO | None = None):
+    def __init__(self, config: ServerConfig, announce: TextIO | None = None,
+                 frame_size: tuple[int, int] | None = None):
         self.config = config
         self.port: int | None = None
         self._announce = announce
-        self._pages: dict[str, tuple[str, str]] = {}
+        self._frame_size = frame_size
+        self._pages: dict[str, tuple[bytes, str]] = {}
+        self._art: dict[str, tuple[bytes, str]] = {}
+        self._feed: PoseFeed | None = None
         self._serve_with = None
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -113,7 +130,7 @@ class OverlayServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._clients: set[_Client] = set()
-        self._newest: str | None = None
+        self._newest: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -133,8 +150,10 @@ class OverlayServer:
             raise PoseRecError("--serve needs the websockets package: pip install "
                                "websockets==17.4") from None
         self._serve_with = serve
-        self._pages = {path: (file.read_text(encoding="utf-8"), kind)
-                       for path, (file, kind) in PAGES.items()}
+        self._pages = {path: (file.read_bytes(), kind) for path, (file, kind) in PAGES.items()}
+        book = ArtBook(load_effects())
+        self._art = load_art(book)
+        self._feed = PoseFeed(book, self._frame_size)
         self._socket = _listening_socket(self.config)
         self.port = self._socket.getsockname()[1]
         self._thread = threading.Thread(target=self._main, name="poserec-overlay-server",
@@ -147,12 +166,19 @@ class OverlayServer:
         if self._announce is not None:
             width, height = BROWSER_SOURCE_SIZE
             print(f"poserec live: OBS overlay at {self.url} (Browser Source {width}x{height}), "
+                  f"AR layer at {self.url}ar (Browser Source the camera's size), "
                   f"WebSocket {self.ws_url}", file=self._announce, flush=True)
 
     def __call__(self, message: object) -> None:
-        """Hand each Recommendation's record to the server loop; never waits for clients."""
+        """Hand each Recommendation's record and each PoseFrame's pose message to the server
+        loop; never waits for clients."""
         if isinstance(message, Recommendation):
-            self._loop.call_soon_threadsafe(self._publish, json.dumps(message.to_json()))
+            self._feed.select(message)
+            self._loop.call_soon_threadsafe(self._publish, "record",
+                                            json.dumps(message.to_json()))
+        elif isinstance(message, PoseFrame):
+            self._loop.call_soon_threadsafe(self._publish, "pose",
+                                            json.dumps(self._feed.message(message)))
 
     def close(self) -> None:
         """Close every connection and the socket; TimeoutError when the server thread does not
@@ -187,30 +213,35 @@ class OverlayServer:
             self._ready.set()
             await self._stop.wait()
 
-    def _publish(self, record: str) -> None:
-        """Make `record` the newest, for every client (on the loop)."""
-        self._newest = record
+    def _publish(self, kind: str, text: str) -> None:
+        """Make `text` the newest message of its kind, for every client (on the loop)."""
+        self._newest[kind] = text
         for client in self._clients:
-            client.pending = record
+            client.pending[kind] = text
             client.wake.set()
 
     def _route(self, connection, request):
-        """Plain HTTP: the page, its files and the effect catalog; None lets /ws upgrade."""
+        """Plain HTTP: the pages, their files, the effect catalog and the art by effect name;
+        None lets /ws upgrade."""
         path = request.path.split("?", 1)[0]
         if path == WS_PATH:
             return None
-        if path not in self._pages:
+        name = art_name(path)
+        found = self._pages.get(path) if name is None else self._art.get(name)
+        if found is None:
+            what = f"no effect {name!r}" if name is not None else f"no page {path}"
             return connection.respond(HTTPStatus.NOT_FOUND,
-                                      f"no page {path}; the overlay is at /\n")
-        text, kind = self._pages[path]
-        response = connection.respond(HTTPStatus.OK, text)
-        del response.headers["Content-Type"]
-        response.headers["Content-Type"] = kind
-        response.headers["Cache-Control"] = "no-store"
+                                      f"{what}; the overlay is at /, the AR layer at /ar\n")
+        body, kind = found
+        response = connection.respond(HTTPStatus.OK, "")
+        response.body = body
+        del response.headers["Content-Length"], response.headers["Content-Type"]
+        response.headers.update({"Content-Length": str(len(body)), "Content-Type": kind,
+                                 "Cache-Control": "no-store"})
         return response
 
     async def _handle(self, connection) -> None:
-        """One WebSocket client: send it the newest record whenever one is pending."""
+        """One WebSocket client: send it the newest messages whenever some are pending."""
         client = _Client(self._newest)
         self._clients.add(client)
         sender = asyncio.create_task(self._send_newest(connection, client))
@@ -228,8 +259,9 @@ class OverlayServer:
             while True:
                 await client.wake.wait()
                 client.wake.clear()
-                record, client.pending = client.pending, None
-                await connection.send(record)
+                while client.pending:
+                    kind = next(iter(client.pending))
+                    await connection.send(client.pending.pop(kind))
         except ConnectionClosed:
             return
 

@@ -71,12 +71,14 @@ class PoseSequenceSource:
         self._poses = None
 
 
-def replay_source(path: Path) -> PoseSequenceSource:
-    """`replay:FILE`: a pose sequence (F, 33, 4) from .npy (or .npz key `poses`), played once."""
-    return PoseSequenceSource(lambda: read_pose_sequence(path), f"replay {path}")
+def replay_source(path: Path, loop: bool = False) -> PoseSequenceSource:
+    """`replay:FILE`: a pose sequence (F, 33, 4) from .npy (or .npz key `poses`), played once
+    (or looped until stopped)."""
+    return PoseSequenceSource(lambda: read_pose_sequence(path),
+                              f"replay {path}" + (", looped" if loop else ""), loop=loop)
 
 
-def demo_source(weights_dir: Path | None = None) -> PoseSequenceSource:
-    """`demo`: the installed published sample sequence, looped until stopped."""
+def demo_source(weights_dir: Path | None = None, loop: bool = True) -> PoseSequenceSource:
+    """`demo`: the installed published sample sequence, looped until stopped (or played once)."""
     return PoseSequenceSource(lambda: load_demo_sequence(weights_dir), "demo (the published "
-                              "sample sequence, looped)", loop=True)
+                              "sample sequence" + (", looped)" if loop else ")"), loop=loop)

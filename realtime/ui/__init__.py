@@ -1,7 +1,5 @@
 """The PyQt5 live window: video with skeleton and effect preview, the top-k panel, a HUD.
 
-`run_window(pipeline, args)` is what `poserec live` calls without `--headless`.
+`app.run_window(pipeline, AppConfig(...))` is what `poserec live` calls when it has a display;
+`display.display_problem()` (Qt-free) says when it has none.
 """
-from .app import run_window
-
-__all__ = ["run_window"]

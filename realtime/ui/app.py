@@ -1,11 +1,10 @@
-"""`run_window(pipeline, args)`: the Qt application around a running pipeline."""
+"""`run_window(pipeline, AppConfig(...))`: the Qt application around a running pipeline."""
 from __future__ import annotations
-
-from dataclasses import replace
 
 import os
 import signal
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -14,9 +13,10 @@ from PyQt5.QtWidgets import QApplication
 
 from poserec_core.errors import PoseRecError
 
+from ..drawing.art import ArtBook
 from ..drawing.effects import DEFAULT_EFFECTS_FILE, load_effects
 from .bridge import PipelineBridge
-from .preview import StickerBook
+from .display import display_problem
 from .stats import StreamStats
 from .window import LiveWindow, WindowConfig
 
@@ -30,23 +30,16 @@ threads outlive it reports a failure in its exit status)."""
 WINDOW_SIZE = (1360, 720)
 """The window's first size in pixels: a 4:3 video beside the panel."""
 
-DISPLAYLESS_PLATFORMS = frozenset({"offscreen", "minimal", "vnc", "eglfs", "linuxfb"})
-"""Qt platforms (QT_QPA_PLATFORM) that need no X11 or Wayland display."""
-
-
 class NoDisplayError(PoseRecError):
     """There is no display to open the window on."""
 
 
 def require_display(environ=os.environ, platform: str = sys.platform) -> None:
     """Raise NoDisplayError (one line, what to do) when Qt would find no display and abort."""
-    if not platform.startswith("linux"):
-        return
-    qpa = environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
-    if qpa in DISPLAYLESS_PLATFORMS or environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
-        return
-    raise NoDisplayError("no display to open the window on (DISPLAY is not set): add --headless, "
-                         "or run it under a virtual display: xvfb-run -a poserec live ...")
+    problem = display_problem(environ, platform)
+    if problem is not None:
+        raise NoDisplayError(f"{problem} to open the window on: run it on a desktop, or under a "
+                             "virtual display (`xvfb-run -a poserec live`), or add --headless")
 
 
 def drop_opencv_qt_plugins(environ=os.environ) -> None:
@@ -73,6 +66,21 @@ def application() -> QApplication:
     return app
 
 
+@dataclass(frozen=True)
+class AppConfig:
+    """What `poserec live` asks of the window run.
+
+    window: the window's settings; run_window fills in what only the started pipeline knows
+    (`pose_only`, `source`). close_at_end: close the window when the stream ends (`--max-frames`)
+    instead of showing "Stream ended". screenshot: save the window as last rendered to this PNG
+    just before it closes.
+    """
+
+    window: WindowConfig = WindowConfig()
+    close_at_end: bool = False
+    screenshot: Path | None = None
+
+
 class _Session:
     """What happened while the window was open: a stop signal, or an exception in the window's
     own code."""
@@ -82,35 +90,29 @@ class _Session:
         self.error: BaseException | None = None
 
 
-def run_window(pipeline, args) -> int:
-    """Open the live window on `pipeline`, start it, run until the window closes, stop it;
+def run_window(pipeline, config: AppConfig = AppConfig()) -> int:
+    """Start `pipeline`, open the live window on it, run until the window closes, stop it;
     return the exit status.
 
     The window closes on Q or the window manager, on SIGINT or SIGTERM (status 128 + the
-    signal), at the end of the stream when `--max-frames` was given, or when a worker fails
-    (status: `pipeline.exit_status`, 1 or 2; the caller reports `pipeline.failure` as for a
-    headless run). `--screenshot PNG` saves the window as last rendered, just before it closes.
-    An exception in the window's own code closes it and is re-raised once the pipeline stopped.
+    signal), at the end of the stream with `close_at_end`, or when a worker fails (status:
+    `pipeline.exit_status`, 1 or 2; the caller reports `pipeline.failure` as for a headless run).
+    The window is built once the pipeline started (`auto` resolves to a camera or the demo only
+    then), with everything it shows in its config; the pipeline's messages wait in Qt's queue
+    until the event loop runs. An exception in the window's own code closes it and is re-raised
+    once the pipeline stopped.
     """
-    screenshot = getattr(args, "screenshot", None)
+    screenshot = config.screenshot
     check_screenshot_dir(screenshot)
     require_display()
     drop_opencv_qt_plugins()
     app = application()
     effects = load_effects(DEFAULT_EFFECTS_FILE)
-    book = StickerBook(effects).load()
+    art = ArtBook(effects)
     stats = StreamStats()
-    window = LiveWindow(effects, book, stats, WindowConfig(top_k=args.top_k))
-    bridge = PipelineBridge(stats, window)
+    bridge = PipelineBridge(stats)
     session = _Session()
-
-    bridge.pose_ready.connect(lambda: window.show_pose(bridge.take_pose()))
-    bridge.recommendation_ready.connect(
-        lambda: window.show_recommendation(bridge.take_recommendation()))
-    bridge.no_person.connect(window.show_no_person)
-    bridge.ended.connect(window.close if getattr(args, "max_frames", None) is not None
-                         else window.show_ended)
-    bridge.failed.connect(window.close)
+    window: LiveWindow | None = None
 
     def on_close() -> None:
         if screenshot is not None and not window.grab().save(str(screenshot), "PNG"):
@@ -119,26 +121,40 @@ def run_window(pipeline, args) -> int:
         pipeline.stop()
         app.quit()
 
+    def close() -> None:
+        if window is not None:
+            window.close()
+        else:  # the window is not built yet: end the run before it is
+            pipeline.stop()
+
     def on_signal(signum, frame) -> None:
         session.signal = signum
-        window.close()
+        close()
 
     def on_exception(kind, value, traceback) -> None:
         session.error = session.error or value
-        window.close()
+        close()
 
-    window.closing.connect(on_close)
+    # Queued to the GUI thread: these run in app.exec_(), once the window exists.
+    bridge.pose_ready.connect(lambda: window.show_pose(bridge.take_pose()))
+    bridge.recommendation_ready.connect(
+        lambda: window.show_recommendation(bridge.take_recommendation()))
+    bridge.no_person.connect(lambda message: window.show_no_person(message))
+    bridge.ended.connect(lambda message: window.close() if config.close_at_end
+                         else window.show_ended(message))
+    bridge.failed.connect(lambda message: window.close())
     pipeline.add_listener(bridge.deliver)
-    window.resize(*WINDOW_SIZE)
     previous_handlers = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
     previous_hook, sys.excepthook = sys.excepthook, on_exception
     try:
         pipeline.start()
-        # `auto` resolves to a camera or the demo only now; queued signals wait for exec_().
-        window.config = replace(window.config, pose_only=pipeline.gives_poses)
-        window.panel.source = pipeline.source_info.description
-        window.show()
-        if not window.closed:  # a stop signal may have come while the model loaded
+        window_config = replace(config.window, pose_only=pipeline.gives_poses,
+                                source=pipeline.source_info.description)
+        window = LiveWindow(effects, art, stats, window_config)
+        window.closing.connect(on_close)
+        window.resize(*WINDOW_SIZE)
+        if session.signal is None:  # a stop signal may have come while the model loaded
+            window.show()
             app.exec_()
     finally:
         sys.excepthook = previous_hook
@@ -146,7 +162,9 @@ def run_window(pipeline, args) -> int:
             signal.signal(s, handler)
         pipeline.stop()
         pipeline.join(JOIN_TIMEOUT_S)
-        window.deleteLater()
+        if window is not None:
+            window.deleteLater()
+        bridge.deleteLater()
     if session.error is not None:
         raise session.error
     return 128 + session.signal if session.signal is not None else pipeline.exit_status

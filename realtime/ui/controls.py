@@ -16,6 +16,7 @@ class Action(Enum):
     NEXT = "next"
     PREVIOUS = "previous"
     OVERLAY = "overlay"
+    ITEMS = "items"
     FULLSCREEN = "fullscreen"
     HELP = "help"
     BACK = "back"
@@ -39,6 +40,7 @@ KEY_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding((Qt.Key_Right, Qt.Key_N), "→  N", Action.NEXT, "preview the next effect"),
     KeyBinding((Qt.Key_Left, Qt.Key_B), "←  B", Action.PREVIOUS, "preview the previous effect"),
     KeyBinding((Qt.Key_O,), "O", Action.OVERLAY, "overlay only: chroma green for OBS"),
+    KeyBinding((Qt.Key_I,), "I", Action.ITEMS, "raw items (names repeat) / distinct effects"),
     KeyBinding((Qt.Key_F, Qt.Key_F11), "F", Action.FULLSCREEN, "fullscreen on / off"),
     KeyBinding((Qt.Key_H, Qt.Key_F1), "H", Action.HELP, "this help"),
     KeyBinding((Qt.Key_Escape,), "Esc", Action.BACK, "close help, leave fullscreen"),

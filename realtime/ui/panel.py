@@ -1,4 +1,7 @@
-"""The top-k panel: rank, effect name, score bar, enter/move markers, the window's age."""
+"""The top-k panel: rank, effect name, score bar, enter/move markers, the window's age.
+
+It lists the distinct effects (each name once, at its best item's score), or on request the
+raw item ranking, where names repeat."""
 from __future__ import annotations
 
 import time
@@ -37,42 +40,78 @@ class PanelRow:
     places: int = 0
 
 
-def panel_rows(current: Ranking, previous: Ranking | None) -> list[PanelRow]:
-    """The rows of `current`, marked against `previous` (no marks on the first ranking).
+@dataclass(frozen=True)
+class Entry:
+    """One ranked entry as the panel lists it; `key` tells entries apart between rankings (the
+    name for distinct effects, the catalog index for raw items, whose names repeat)."""
 
-    Items are matched by catalog index (names repeat in the catalog)."""
-    before = {} if previous is None else {item: rank for rank, item in enumerate(previous.items)}
+    key: object
+    name: str
+    item: int
+    score: float
+
+
+def item_entries(ranking: Ranking) -> list[Entry]:
+    """The raw items of a ranking, told apart by catalog index."""
+    return [Entry(i, n, i, s) for i, n, s in zip(ranking.items, ranking.names, ranking.scores)]
+
+
+def effect_entries(effects) -> list[Entry]:
+    """Distinct effects (EffectScore), told apart by name."""
+    return [Entry(e.name, e.name, e.item, e.score) for e in effects]
+
+
+def shown_entries(rec: Recommendation, raw_items: bool = False) -> list[Entry]:
+    """What the panel lists for `rec`: its distinct effects, or its raw items."""
+    return item_entries(rec.ranking) if raw_items else effect_entries(rec.effects)
+
+
+def panel_rows(current: list[Entry], previous: list[Entry] | None) -> list[PanelRow]:
+    """The rows of `current`, marked against `previous` (no marks on the first ranking)."""
+    before = {} if previous is None else {e.key: rank for rank, e in enumerate(previous)}
     rows = []
-    for rank, (item, name, score) in enumerate(zip(current.items, current.names, current.scores)):
+    for rank, entry in enumerate(current):
         if previous is None:
             change, places = Change.SAME, 0
-        elif item not in before:
+        elif entry.key not in before:
             change, places = Change.NEW, 0
         else:
-            places = before[item] - rank
+            places = before[entry.key] - rank
             change = Change.UP if places > 0 else Change.DOWN if places < 0 else Change.SAME
-        rows.append(PanelRow(rank + 1, item, name, score, change, abs(places)))
+        rows.append(PanelRow(rank + 1, entry.item, entry.name, entry.score, change, abs(places)))
     return rows
 
 
-def departed(current: Ranking, previous: Ranking | None) -> list[str]:
-    """Names of the items that left the top-k since `previous`, in their old order."""
+def departed(current: list[Entry], previous: list[Entry] | None) -> list[str]:
+    """Names of the entries that left the top-k since `previous`, in their old order."""
     if previous is None:
         return []
-    kept = set(current.items)
-    return [name for item, name in zip(previous.items, previous.names) if item not in kept]
+    kept = {e.key for e in current}
+    return [e.name for e in previous if e.key not in kept]
 
 
 @dataclass(frozen=True)
 class PanelContent:
-    """Everything the panel shows, prepared on the GUI thread."""
+    """Everything the panel shows, prepared on the GUI thread; raw_items: list the raw item
+    ranking instead of the distinct effects."""
 
     recommendation: Recommendation | None
-    previous: Ranking | None
+    previous: Recommendation | None
     selected: int
     no_person: bool
     ended: bool
     paused: bool
+    raw_items: bool = False
+
+    def entries(self) -> list[Entry]:
+        """The entries listed now (empty before the first ranking)."""
+        rec = self.recommendation
+        return [] if rec is None else shown_entries(rec, self.raw_items)
+
+    def previous_entries(self) -> list[Entry] | None:
+        """The entries of the ranking shown before, to mark changes against."""
+        rec = self.previous
+        return None if rec is None else shown_entries(rec, self.raw_items)
 
 
 @dataclass(frozen=True)
@@ -143,8 +182,8 @@ class PanelWidget(QWidget):
 
     def rows(self) -> list[PanelRow]:
         """The rows painted now (empty before the first ranking)."""
-        rec = self.content.recommendation
-        return [] if rec is None else panel_rows(rec.ranking, self.content.previous)
+        c = self.content
+        return [] if c.recommendation is None else panel_rows(c.entries(), c.previous_entries())
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Draw the whole panel."""
@@ -172,7 +211,8 @@ class PanelWidget(QWidget):
         self._text(painter, QRectF(s.margin, y + 38, w, 44),
                    "Recommends AR effects (props and stickers) from your body pose, in real time",
                    _font(15), s.dim, Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap)
-        heading = f"Top {self.top_k} effects right now"
+        heading = (f"Top {self.top_k} items (raw ranking)" if self.content.raw_items
+                   else f"Top {self.top_k} effects right now")
         self._text(painter, QRectF(s.margin, y + 84, w, 26), heading, _font(18, True), s.text)
         return y + 118
 
@@ -198,7 +238,7 @@ class PanelWidget(QWidget):
                             names.count(row.name) > 1)
             y += s.row_height
         painter.setOpacity(1.0)
-        gone = departed(c.recommendation.ranking, c.previous)
+        gone = departed(c.entries(), c.previous_entries())
         if gone:
             self._text(painter, QRectF(left, y, width, 24), "left the top: " + ", ".join(gone),
                        _font(14), s.down, Qt.AlignLeft | Qt.AlignVCenter)
@@ -247,11 +287,12 @@ class PanelWidget(QWidget):
         left, width = s.margin, self.width() - 2 * s.margin
         rec = c.recommendation
         lines = []
-        if rec is not None:
+        rows = self.rows()
+        if rows:
             age_s = max(0.0, (time.monotonic_ns() - rec.t_capture_ns) / 1e9)
             lines.append((f"ranked the window ending at frame {rec.window_end}, "
                           f"{age_s:.1f} s ago", s.dim))
-            selected = rec.ranking.names[min(c.selected, len(rec.ranking.names) - 1)]
+            selected = rows[min(c.selected, len(rows) - 1)].name
             if selected in self.catalog:
                 anchor = self.catalog[selected].anchor.label
                 lines.append((f"Preview: {selected} ({anchor})  ·  ←/→ to change", s.text))

@@ -1,4 +1,4 @@
-"""The video widget: frame (or canvas, or chroma key), skeleton, effect preview, HUD, help."""
+"""The video widget: the renderer's composited frame, scaled to fit, with the HUD and help over it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -9,14 +9,11 @@ from PyQt5.QtCore import QRect, QSize
 from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from ..drawing.annotators import CanvasStyle, SkeletonStyle, composite_sticker, draw_skeleton, fill
-from ..drawing.placement import Box, at_least, keep_clear
+from ..drawing.annotators import CanvasStyle
+from ..drawing.demo_canvas import CANVAS_SIZE
+from ..drawing.renderer import RenderOptions
 from .hud import HudStyle, draw_banner, draw_help, draw_hud, hud_lines, hud_rect
 from .stats import StreamStats
-
-
-CANVAS_SIZE = (960, 720)
-"""Size of the canvas drawn for frames that come without an image."""
 
 
 @dataclass(frozen=True)
@@ -33,30 +30,29 @@ class Layers:
         """A copy with one layer flipped."""
         return replace(self, **{name: not getattr(self, name)})
 
+    def render_options(self, mirror: bool) -> RenderOptions:
+        """What the renderer draws for these layers."""
+        return RenderOptions(skeleton=self.skeleton, effect=self.preview,
+                             overlay_only=self.overlay_only, mirror=mirror)
+
 
 @dataclass(frozen=True)
 class VideoContent:
-    """One frame to show: the BGR image (None: a plain canvas of `size`), landmarks or None,
-    the preview sticker (BGRA) with its box in image pixels, and a banner line."""
+    """One frame to show: the renderer's composited BGR frame (None: a plain canvas of
+    `size`) and a banner line."""
 
     size: tuple[int, int]
-    image: np.ndarray | None = field(default=None, repr=False)
-    landmarks: np.ndarray | None = field(default=None, repr=False)
-    sticker: np.ndarray | None = field(default=None, repr=False)
-    box: Box | None = None
+    frame: np.ndarray | None = field(default=None, repr=False)
     banner: str = ""
 
 
 @dataclass(frozen=True)
 class ViewStyle:
-    """Styles of every layer drawn on the video; a preview is never drawn smaller than
-    `min_preview_px` high, so that its name stays legible."""
+    """Styles of what the view draws itself: the canvas colours, the HUD and the letterbox."""
 
-    skeleton: SkeletonStyle = SkeletonStyle()
     canvas: CanvasStyle = CanvasStyle()
     hud: HudStyle = HudStyle()
     letterbox: str = "#000000"
-    min_preview_px: int = 44
 
 
 def fit_rect(image_size: tuple[int, int], area: QSize) -> QRect:
@@ -67,11 +63,6 @@ def fit_rect(image_size: tuple[int, int], area: QSize) -> QRect:
     return QRect((area.width() - w) // 2, (area.height() - h) // 2, w, h)
 
 
-def scale_box(box: Box, factor_x: float, factor_y: float) -> Box:
-    """A box from source-image pixels to display pixels."""
-    return Box(box.cx * factor_x, box.cy * factor_y, box.w * factor_x, box.h * factor_y)
-
-
 def bgr_to_qimage(frame: np.ndarray) -> QImage:
     """The one BGR -> RGB conversion at the Qt boundary (the QImage owns a copy)."""
     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
@@ -80,8 +71,7 @@ def bgr_to_qimage(frame: np.ndarray) -> QImage:
 
 
 class VideoView(QWidget):
-    """Paints the latest VideoContent with the enabled layers; the HUD is drawn last and the
-    preview is kept off it."""
+    """Paints the latest VideoContent scaled into the widget, then the HUD, banner and help."""
 
     def __init__(self, stats: StreamStats, style: ViewStyle = ViewStyle(), parent=None):
         super().__init__(parent)
@@ -107,28 +97,16 @@ class VideoView(QWidget):
         """Where the frame is drawn in this widget."""
         return fit_rect(self.content.size, self.size())
 
-    def render_frame(self, target: QRect, blocked: QRect | None) -> np.ndarray:
-        """The annotated BGR frame at the display size of `target`; the preview avoids
-        `blocked` (widget coordinates)."""
-        c, layers, style = self.content, self.layers, self.style
-        size = (target.width(), target.height())
-        if layers.overlay_only:
-            frame = fill(np.empty((size[1], size[0], 3), np.uint8), style.canvas.chroma_key)
-        elif c.image is None:
-            frame = fill(np.empty((size[1], size[0], 3), np.uint8), style.canvas.canvas)
-        else:
-            frame = cv2.resize(c.image, size, interpolation=cv2.INTER_AREA
-                               if c.image.shape[1] > size[0] else cv2.INTER_LINEAR)
-        if layers.skeleton and c.landmarks is not None:
-            draw_skeleton(frame, c.landmarks, style.skeleton)
-        if layers.preview and c.sticker is not None and c.box is not None:
-            box = at_least(scale_box(c.box, size[0] / c.size[0], size[1] / c.size[1]),
-                           style.min_preview_px)
-            avoid = None if blocked is None else blocked.translated(-target.left(), -target.top())
-            avoid_corners = None if avoid is None else (avoid.left(), avoid.top(),
-                                                        avoid.right() + 1, avoid.bottom() + 1)
-            composite_sticker(frame, c.sticker, keep_clear(box, size, avoid_corners))
-        return frame
+    def frame_image(self, target: QRect) -> QImage:
+        """The content's frame as a QImage scaled to `target` (a canvas when there is none)."""
+        c, size = self.content, (target.width(), target.height())
+        if c.frame is None:
+            colour = self.style.canvas.chroma_key if self.layers.overlay_only \
+                else self.style.canvas.canvas
+            return bgr_to_qimage(np.full((size[1], size[0], 3), colour, np.uint8))
+        shrinking = c.frame.shape[1] > size[0]
+        return bgr_to_qimage(cv2.resize(c.frame, size, interpolation=cv2.INTER_AREA if shrinking
+                                        else cv2.INTER_LINEAR))
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Letterbox (chroma green in overlay mode), frame with its annotations, HUD, banner,
@@ -142,7 +120,7 @@ class VideoView(QWidget):
             show_text = not self.layers.overlay_only
             lines = hud_lines(self.stats.snapshot(), self.layers.paused)
             hud = hud_rect(lines, target, self.style.hud) if show_text else None
-            painter.drawImage(target.topLeft(), bgr_to_qimage(self.render_frame(target, hud)))
+            painter.drawImage(target.topLeft(), self.frame_image(target))
             painter.setRenderHint(QPainter.Antialiasing)
             painter.setRenderHint(QPainter.TextAntialiasing)
             if hud is not None:

@@ -1,4 +1,4 @@
-"""The live window: video with skeleton and effect preview beside the top-k panel."""
+"""The live window: the rendered video (skeleton, effect on the body) beside the top-k panel."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QMainWindow, QWidget
 
+from ..drawing.art import ArtBook
+from ..drawing.demo_canvas import CANVAS_SIZE
 from ..drawing.effects import EffectCatalog
-from ..drawing.framing import BodyFraming
+from ..drawing.renderer import Renderer
 from ..messages import PoseFrame, Recommendation
 from .controls import ACTIONS_BY_KEY, Action
-from .panel import PanelContent, PanelWidget
-from .preview import PreviewTracker, StickerBook
+from .panel import PanelContent, PanelWidget, shown_entries
 from .stats import StreamStats
-from .view import CANVAS_SIZE, Layers, VideoContent, VideoView, ViewStyle
+from .view import Layers, VideoContent, VideoView, ViewStyle
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,14 @@ class WindowConfig:
 
     pose_only: the source replays poses (demo, replay:FILE); its images hold nothing but a
     drawing of the pose, so the window draws on its own canvas and frames the body.
-    canvas_size: the canvas of frames that come without an image.
+    canvas_size: the canvas of frames that come without an image. source: the line naming the
+    opened source, shown in the panel. mirror: the video is shown mirrored (`--mirror`).
     """
 
     top_k: int = 5
     pose_only: bool = False
+    mirror: bool = False
+    source: str = ""
     canvas_size: tuple[int, int] = CANVAS_SIZE
     refresh_hz: float = 4.0
     title: str = "PoseRec Live: AR effect recommendations from body pose"
@@ -41,23 +45,25 @@ class LiveWindow(QMainWindow):
 
     closing = pyqtSignal()
 
-    def __init__(self, catalog: EffectCatalog, book: StickerBook, stats: StreamStats,
+    def __init__(self, catalog: EffectCatalog, art: ArtBook, stats: StreamStats,
                  config: WindowConfig = WindowConfig(), style: ViewStyle = ViewStyle()):
         super().__init__()
         self.catalog = catalog
         self.config = config
-        self.tracker = PreviewTracker(book)
+        self.renderer = Renderer(catalog, art)
         self.layers = Layers()
-        self.framing = BodyFraming()
         self.pose: PoseFrame | None = None
-        self.landmarks = None
+        self.effect: str | None = None
+        self.frame = None
         self.recommendation: Recommendation | None = None
         self.previous = None
         self.selected = 0
+        self.raw_items = False
         self.no_person = False
         self.ended = False
         self.video = VideoView(stats, style)
         self.panel = PanelWidget(catalog, config.top_k)
+        self.panel.source = config.source
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -71,6 +77,7 @@ class LiveWindow(QMainWindow):
         self._refresh.setInterval(round(1000 / config.refresh_hz))
         self._refresh.timeout.connect(self._redraw)
         self._closed = False
+        self._render()
         self._redraw()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -81,26 +88,21 @@ class LiveWindow(QMainWindow):
     # ---- results (GUI thread) -------------------------------------------------------------
 
     def show_pose(self, frame: PoseFrame | None) -> None:
-        """A new pose frame: move the preview, redraw (ignored while paused)."""
+        """A new pose frame: render it with the selected effect, redraw (ignored while paused)."""
         if frame is None or self.layers.paused:
             return
         self.pose = frame
-        self.landmarks = frame.landmarks
-        if self.config.pose_only and frame.landmarks is not None:
-            self.framing.update(frame.landmarks, frame.t_capture_ns)
-            self.landmarks = self.framing.apply(frame.landmarks)
-        self.tracker.update(self.landmarks, self._source_size(), frame.t_capture_ns)
+        self._render()
         self._redraw()
 
     def show_recommendation(self, rec: Recommendation | None) -> None:
         """A new ranking: markers against the one shown before it (ignored while paused)."""
         if rec is None or self.layers.paused:
             return
-        if self.recommendation is not None:
-            self.previous = self.recommendation.ranking
+        self.previous = self.recommendation
         self.recommendation = rec
         self.no_person = False
-        self.selected = min(self.selected, len(rec.ranking.items) - 1)
+        self.selected = max(0, min(self.selected, len(self._entries()) - 1))
         self._select_effect()
         self._redraw()
 
@@ -131,6 +133,10 @@ class LiveWindow(QMainWindow):
         if action in toggles:
             self.layers = self.layers.toggled(toggles[action])
             self.panel.setVisible(not self.layers.overlay_only)
+        elif action is Action.ITEMS:
+            self.raw_items = not self.raw_items
+            self.selected = 0
+            self._select_effect()
         elif action in (Action.NEXT, Action.PREVIOUS):
             self.select_step(1 if action is Action.NEXT else -1)
         elif action is Action.FULLSCREEN:
@@ -142,12 +148,12 @@ class LiveWindow(QMainWindow):
                 self.showNormal()
         elif action is Action.QUIT:
             self.close()
+        self._render()
         self._redraw()
 
     def select_step(self, step: int) -> None:
         """Preview the effect `step` places further down (or up) the top-k, wrapping around."""
-        count = len(self.recommendation.ranking.items) if self.recommendation else 1
-        self.selected = (self.selected + step) % count
+        self.selected = (self.selected + step) % max(1, len(self._entries()))
         self._select_effect()
 
     # ---- closing ------------------------------------------------------------------------------
@@ -174,24 +180,32 @@ class LiveWindow(QMainWindow):
         return self.config.canvas_size
 
     def _select_effect(self) -> None:
-        effect = None
-        if self.recommendation is not None:
-            name = self.recommendation.ranking.names[self.selected]
-            effect = self.catalog.effects.get(name)
-        self.tracker.select(effect)
-        if self.pose is not None:
-            self.tracker.update(self.landmarks, self._source_size(), self.pose.t_capture_ns)
+        """The effect of the selected entry becomes the one drawn (None: not in the catalog)."""
+        entries = self._entries()
+        name = entries[self.selected].name if entries else None
+        self.effect = name if name in self.catalog else None
+        self._render()
+
+    def _entries(self) -> list:
+        """The entries the panel lists now: distinct effects, or raw items on request."""
+        rec = self.recommendation
+        return [] if rec is None else shown_entries(rec, self.raw_items)
+
+    def _render(self) -> None:
+        """The composited frame of the current pose, effect and layers (the one renderer)."""
+        self.frame = self.renderer.render(self.pose, self.effect,
+                                          self.layers.render_options(self.config.mirror),
+                                          self._source_size())
 
     def _redraw(self) -> None:
-        pose, tracker = self.pose, self.tracker
-        sticker = None if tracker.effect is None else tracker.book.image(tracker.effect)
-        image = None if pose is None or self.config.pose_only else pose.image
+        pose = self.pose
         banner = ""
         if pose is not None and pose.landmarks is None:
             banner = "No person in view"
         elif self.ended:
             banner = "Stream ended"
-        self.video.show_content(VideoContent(self._source_size(), image, self.landmarks, sticker,
-                                             tracker.box, banner), self.layers)
+        self.video.show_content(VideoContent(self._source_size(), self.frame, banner),
+                                self.layers)
         self.panel.show_content(PanelContent(self.recommendation, self.previous, self.selected,
-                                             self.no_person, self.ended, self.layers.paused))
+                                             self.no_person, self.ended, self.layers.paused,
+                                             self.raw_items))

@@ -1,0 +1,81 @@
+"""A replica's side of the session transports: one binary message in, one answer out. No Ray here.
+
+The WebSocket route and the gRPC method of serve_app.py only move bytes; what a message means and
+how it is answered (stream_protocol.py) lives here, so that both transports answer alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import numpy as np
+
+from realtime.engine.stream_protocol import (ProtocolError, decode_request, encode_catalog,
+                                             encode_error, encode_ranking)
+
+from .payload import ScoreRequest
+
+MAX_STREAM_FRAMES = 300
+"""Longest window a session accepts (10 s at 30 FPS)."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What the replica's batch gives back for one request: top items and their scores (N, k),
+    every score (N, n_items) when asked, and the requests and windows of the batch."""
+
+    items: np.ndarray
+    values: np.ndarray
+    scores: np.ndarray | None
+    batch_requests: int
+    batch_windows: int
+
+
+class SessionLimit:
+    """The open sessions of one replica, at most `max_sessions` (the event loop's thread only)."""
+
+    def __init__(self, max_sessions: int):
+        self.max_sessions = max_sessions
+        self.open = 0
+
+    def try_open(self) -> bool:
+        """Count one more session, or False when the replica already holds the most."""
+        if self.open >= self.max_sessions:
+            return False
+        self.open += 1
+        return True
+
+    def close(self) -> None:
+        """A session ended."""
+        self.open -= 1
+
+    def refusal(self) -> bytes:
+        """The fatal ERROR a session over the limit gets before the server closes it."""
+        return encode_error(0, f"the server is full: it holds {self.max_sessions} sessions per "
+                               "replica (poserec serve --max-sessions); retry later or add "
+                               "replicas", fatal=True)
+
+
+class SessionAnswerer:
+    """Answers one session's messages; `score` is the replica's batched scoring."""
+
+    def __init__(self, score: Callable[[ScoreRequest], Awaitable[Scored]], names: tuple[str, ...]):
+        self.score = score
+        self.num_items = len(names)
+        self.catalog = encode_catalog(names, MAX_STREAM_FRAMES)
+
+    async def answer(self, message: bytes | None) -> bytes:
+        """The reply to one message (None: a text message): a RANKING, the CATALOG, or an
+        ERROR that says what is wrong (the session goes on)."""
+        if message is None:
+            return encode_error(0, "a text message; the session takes binary messages")
+        try:
+            window = decode_request(message, self.num_items, MAX_STREAM_FRAMES)
+        except ProtocolError as exc:
+            return encode_error(exc.seq, str(exc))
+        if window is None:
+            return self.catalog
+        scored = await self.score(ScoreRequest(window.poses[None], window.top_k,
+                                               window.with_scores))
+        return encode_ranking(window.seq, scored.items[0], scored.values[0], scored.batch_requests,
+                              scored.scores[0] if window.with_scores else None)
