@@ -24,7 +24,7 @@ from realtime.ui.hud import FROZEN, STALLED, WARNINGS, hud_lines
 from realtime.ui.stats import StreamStats
 
 from .faults import BUSY, WAIT_S, CameraScript, FaultyCamera, MessageLog, pipeline_threads
-from .helpers import run_main
+from .helpers import run_main, run_pipeline
 from .media import make_empty_video, make_person_video
 from .test_pipeline import FakeEstimator, FakeScorer, FakeSource, config
 
@@ -251,14 +251,8 @@ def test_a_failing_worker_ends_the_run_flushes_the_sinks_and_leaves_no_thread(tm
     out = tmp_path / "out.jsonl"
     pipeline = Pipeline(config(jsonl=out, watchdog=FAST), source=source, estimator=estimator,
                         recommender=scorer)
-    pipeline.add_listener(log_and_mark)
-    pipeline.start()
-    try:
-        outcome = pipeline.wait(WAIT_S)
-    finally:
-        pipeline.stop()
-        joined = pipeline.join(STOP_TIMEOUT_S)
-    assert joined and pipeline_threads() == []
+    _, outcome = run_pipeline(pipeline, WAIT_S, [log_and_mark], keep=False)  # asserts the join
+    assert pipeline_threads() == []
     assert isinstance(outcome, WorkerFailed) and outcome.worker == stage and outcome.error is error
     assert pipeline.exit_status == 1
     records = [json.loads(line) for line in out.read_text().splitlines()]
