@@ -18,7 +18,7 @@ import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
+from typing import AsyncIterator, Iterator
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ from .grpc_service import SERVICER_FUNCTION
 from .model_parts import ModelParts
 from .payload import PayloadError, ScoreRequest, parse_request, rankings_document
 from .ray_session import RaySettings, ray_session, require_resources
-from .stream_session import Scored, SessionAnswerer, SessionLimit
+from .stream_session import ClientGone, Scored, SessionAnswerer, SessionLimit
 
 APP_NAME = "poserec"
 ROUTE = "/recommend"
@@ -79,6 +79,15 @@ class ServeUrls:
 
 
 api = FastAPI(title="PoseRec")
+
+
+async def _websocket_messages(websocket: WebSocket) -> AsyncIterator[bytes | None]:
+    """A WebSocket's messages: bytes, None for a text message; ClientGone when it disconnects."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise ClientGone
+        yield message.get("bytes")
 
 
 @serve.deployment
@@ -129,13 +138,10 @@ class PoseRecDeployment:
             await websocket.close(code=1013, reason="session limit")
             return
         try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                await websocket.send_bytes(await self.answerer.answer(message.get("bytes")))
+            async for reply in self.answerer.answers(_websocket_messages(websocket)):
+                await websocket.send_bytes(reply)
         except WebSocketDisconnect:
-            return  # the client left; its window (if any) was scored with the others
+            return  # the client left while its answer was sent
         finally:
             self.sessions.close()
 
@@ -145,8 +151,8 @@ class PoseRecDeployment:
             yield BytesValue(value=self.sessions.refusal())
             return
         try:
-            async for request in requests:
-                yield BytesValue(value=await self.answerer.answer(request.value))
+            async for reply in self.answerer.answers(r.value async for r in requests):
+                yield BytesValue(value=reply)
         finally:
             self.sessions.close()
 

@@ -1,12 +1,14 @@
 """A replica's side of the session transports: one binary message in, one answer out. No Ray here.
 
 The WebSocket route and the gRPC method of serve_app.py only move bytes; what a message means and
-how it is answered (stream_protocol.py) lives here, so that both transports answer alike.
+how it is answered (stream_protocol.py), how many of a session's messages are answered at once and
+what happens when its client leaves live here, so that both transports answer alike.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 import numpy as np
 
@@ -17,6 +19,13 @@ from .payload import ScoreRequest
 
 MAX_STREAM_FRAMES = 300
 """Longest window a session accepts (10 s at 30 FPS)."""
+MAX_IN_FLIGHT = 32
+"""Most messages of one session being answered at once; past that the session stops reading
+(the client's sends wait), so one session cannot queue unbounded work."""
+
+
+class ClientGone(Exception):
+    """Raised by a session's message iterator when the client left: nobody reads the answers."""
 
 
 @dataclass(frozen=True)
@@ -79,3 +88,45 @@ class SessionAnswerer:
                                                window.with_scores))
         return encode_ranking(window.seq, scored.items[0], scored.values[0], scored.batch_requests,
                               scored.scores[0] if window.with_scores else None)
+
+    async def answers(self, messages: AsyncIterator[bytes | None]) -> AsyncIterator[bytes]:
+        """The answers to a session's messages, in their order. Up to MAX_IN_FLIGHT messages are
+        answered at once (so they batch together); when `messages` raises ClientGone the
+        answers not yet sent are cancelled (windows not yet in a batch leave the queue
+        unscored). Any other failure of `messages` is raised here, after the answers before it."""
+        pending: asyncio.Queue = asyncio.Queue()  # answers in order; None: no more messages
+        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        gone = asyncio.Event()
+        failures: list[Exception] = []
+
+        async def read() -> None:
+            try:
+                async for message in messages:
+                    await slots.acquire()
+                    pending.put_nowait(asyncio.ensure_future(self.answer(message)))
+            except ClientGone:
+                gone.set()
+            except Exception as exc:  # noqa: BLE001 - raised by the writer below, in order
+                failures.append(exc)
+            finally:
+                pending.put_nowait(None)
+
+        reader = asyncio.ensure_future(read())
+        left = asyncio.ensure_future(gone.wait())
+        try:
+            while (answer := await pending.get()) is not None:
+                await asyncio.wait((answer, left), return_when=asyncio.FIRST_COMPLETED)
+                if gone.is_set():
+                    answer.cancel()
+                    break
+                slots.release()
+                yield answer.result()
+            if failures:
+                raise failures[0]
+        finally:
+            reader.cancel()
+            left.cancel()
+            while not pending.empty():
+                answer = pending.get_nowait()
+                if answer is not None:
+                    answer.cancel()

@@ -1,4 +1,5 @@
-"""`poserec serve` on a local Ray: the reference rankings over HTTP, batching, clear 4xx answers."""
+"""`poserec serve` on a local Ray: the reference rankings over HTTP, batching, clear 4xx answers
+(the session transports: test_ray_stream.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -37,10 +39,23 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class ServedUrls(NamedTuple):
+    """The URLs `poserec serve` prints: HTTP JSON, WebSocket sessions, gRPC sessions (or None)."""
+
+    http: str
+    stream: str
+    grpc: str | None
+
+
+def _served_urls(line: str) -> ServedUrls:
+    found = {url.split(":")[0]: url for url in re.findall(r"(?:http|ws|grpc)://[^\s;,()]+", line)}
+    return ServedUrls(found["http"], found["ws"], found.get("grpc"))
+
+
 @contextlib.contextmanager
 def running_server(folder, *options: str):
-    """`poserec serve` in a subprocess on a free loopback port; yields its URL. On exit it gets
-    SIGINT and must exit 0 within STOP_TIMEOUT_S."""
+    """`poserec serve` in a subprocess on a free loopback port; yields its ServedUrls. On exit it
+    gets SIGINT and must exit 0 within STOP_TIMEOUT_S."""
     stderr_path = folder / "stderr.txt"
     with open(stderr_path, "w") as stderr:
         proc = subprocess.Popen(
@@ -56,7 +71,7 @@ def running_server(folder, *options: str):
     if "serving PoseRec at" not in first:
         proc.kill()
         pytest.fail(f"poserec serve did not start: {first!r} {stderr_path.read_text()[-3000:]}")
-    yield first.split(" at ")[1].split()[0]
+    yield _served_urls(first)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=STOP_TIMEOUT_S) == 0, stderr_path.read_text()[-3000:]
 
@@ -65,8 +80,8 @@ def running_server(folder, *options: str):
 def server(weights_dir, tmp_path_factory):
     """The application with Ray Serve's HTTP proxy, for the whole module."""
     with running_server(tmp_path_factory.mktemp("serve"), "--max-batch-windows",
-                        str(MAX_BATCH_WINDOWS), "--batch-wait-ms", "20") as url:
-        yield url
+                        str(MAX_BATCH_WINDOWS), "--batch-wait-ms", "20") as urls:
+        yield urls.http
 
 
 def _post(url: str, body: bytes, method: str = "POST") -> tuple[int, dict, http.client.HTTPMessage]:
@@ -259,7 +274,8 @@ def test_replica_gpus(device, resources, replicas, gpus):
 
 def test_haproxy_ingress_serves_the_reference(weights_dir, tmp_path, sample_windows,
                                               reference_scores):
-    with running_server(tmp_path, "--ingress", "haproxy") as url:
+    with running_server(tmp_path, "--ingress", "haproxy") as urls:
+        url = urls.http
         scores = RemoteScorer(url).load().score(sample_windows[:9])
         bad = _post(url, b"[1, 2]")
     assert np.abs(scores - reference_scores[:9]).max() <= NEAR_TIE

@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
                         help="most windows scored in one pass and sent in one request")
     parser.add_argument("--max-sessions", type=int_at_least(1), default=256, metavar="S",
                         help="sessions (WebSocket and gRPC) each replica holds; more are refused "
-                             "(default 256)")
+                             "(default 256: a window of each fits one batch of the default "
+                             "--max-batch-windows)")
     parser.add_argument("--grpc-port", type=int_in(1, 65535), metavar="P",
                         help="also serve sessions on Ray Serve's gRPC proxy at this port "
                              "(method poserec.PoseRec/Stream)")

@@ -352,7 +352,7 @@ class Pipeline:
         self._outcome.put(failure)
 
     def _close(self) -> None:
-        """Close every sink, then MediaPipe, then the source, once (after their threads ended),
+        """Close every sink, then MediaPipe, then the source (and a --remote session), once (after their threads ended),
         whatever any of them raises: each failure is kept in `close_failures` (one WorkerFailed
         per part, named "closing PART") and makes the exit status non-zero."""
         if self._closed:
@@ -360,6 +360,8 @@ class Pipeline:
         self._closed = True
         parts = [(type(sink).__name__, sink) for sink in self._sinks]
         parts += [("pose estimator", self._estimator), ("source", self._source)]
+        if self.config.remote is not None:  # a session the pipeline opened on `poserec serve`
+            parts.append(("remote scorer", self._recommender))
         failures = []
         for name, part in parts:
             if part is None:

@@ -8,6 +8,7 @@ session per scorer: use one per thread.
 from __future__ import annotations
 
 import queue
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -30,50 +31,77 @@ class StreamCatalog:
     names: tuple[str, ...]
 
 
-class _WebSocketChannel:
+class WebSocketChannel:
+    """One WebSocket session: send a message, receive the next one (within `timeout_s`)."""
+
     def __init__(self, url: str, timeout_s: float):
         from websockets.sync.client import connect
 
         self._socket = connect(url, open_timeout=timeout_s, close_timeout=1, max_size=1 << 20,
-                               compression=None)
+                               compression=None, legacy=True)
         self._timeout_s = timeout_s
 
     def send(self, message: bytes) -> None:
+        """Send one binary message."""
         self._socket.send(message)
 
     def receive(self) -> bytes:
+        """The server's next message."""
         message = self._socket.recv(timeout=self._timeout_s)
         return message if isinstance(message, bytes) else message.encode()
 
     def close(self) -> None:
+        """End the session (close code 1000)."""
         self._socket.close()
 
 
-class _GrpcChannel:
-    """A bidirectional gRPC call fed from a queue (None ends the requests)."""
+class GrpcChannel:
+    """One bidirectional gRPC call fed from a queue (None ends the requests); a reply that takes
+    more than `timeout_s` cancels the call."""
 
     def __init__(self, target: str, timeout_s: float):
         import grpc
         from google.protobuf.wrappers_pb2 import BytesValue
 
-        self._grpc = grpc
         self._channel = grpc.insecure_channel(target)
-        grpc.channel_ready_future(self._channel).result(timeout=timeout_s)
-        call = self._channel.stream_stream(GRPC_METHOD, request_serializer=BytesValue.SerializeToString,
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout_s)
+        except grpc.FutureTimeoutError:
+            self._channel.close()
+            raise
+        call = self._channel.stream_stream(GRPC_METHOD,
+                                           request_serializer=BytesValue.SerializeToString,
                                            response_deserializer=BytesValue.FromString)
         self._requests: queue.Queue = queue.Queue()
         self._wrap = BytesValue
+        self._timeout_s = timeout_s
         self._replies = call(iter(self._requests.get, None))
 
     def send(self, message: bytes) -> None:
+        """Send one message (as a BytesValue)."""
         self._requests.put(self._wrap(value=message))
 
     def receive(self) -> bytes:
-        return next(self._replies).value
+        """The server's next message (StopIteration when the server ended the call)."""
+        deadline = threading.Timer(self._timeout_s, self._replies.cancel)
+        deadline.start()
+        try:
+            return next(self._replies).value
+        finally:
+            deadline.cancel()
 
     def close(self) -> None:
+        """End the requests and the channel (which cancels the call)."""
         self._requests.put(None)
         self._channel.close()
+
+
+def open_channel(url: str, timeout_s: float) -> WebSocketChannel | GrpcChannel:
+    """A session's raw channel (binary messages of stream_protocol.py) for ws(s):// or grpc://."""
+    parts = urlsplit(url)
+    if parts.scheme == "grpc":
+        return GrpcChannel(parts.netloc, timeout_s)
+    return WebSocketChannel(url, timeout_s)
 
 
 def _transport_errors(scheme: str) -> tuple[type[BaseException], ...]:
@@ -99,7 +127,6 @@ class StreamScorer:
         self.device = f"remote {url}"
         self.timeout_s = timeout_s
         self.catalog: StreamCatalog | None = None
-        self._parts = parts
         self._channel = None
         self._errors = _transport_errors(parts.scheme)
         self._seq = 0
@@ -139,10 +166,7 @@ class StreamScorer:
     def _open(self):
         if self._channel is None:
             try:
-                if self._parts.scheme == "grpc":
-                    self._channel = _GrpcChannel(self._parts.netloc, self.timeout_s)
-                else:
-                    self._channel = _WebSocketChannel(self.url, self.timeout_s)
+                self._channel = open_channel(self.url, self.timeout_s)
             except self._errors as exc:
                 raise PoseRecError(f"{self.url}: cannot open a session with the PoseRec server "
                                    f"({type(exc).__name__}: {exc}); start it with "
@@ -160,6 +184,14 @@ class StreamScorer:
             raise PoseRecError(f"{self.url}: the server's answers do not match the windows sent")
         return [by_seq[s] for s in seqs]
 
+    def _last_error(self, channel) -> str | None:
+        """The text of an ERROR the server sent before it ended the session, if one is there."""
+        try:
+            reply = protocol.decode_reply(channel.receive())
+        except (PoseRecError, *self._errors):
+            return None
+        return reply.error if reply.kind == protocol.ERROR else None
+
     def _exchange(self, messages: list[bytes]) -> list[protocol.Reply]:
         """Send the messages, then read one answer each, in order; an ERROR raises PoseRecError
         with the server's reason (a fatal one, such as the session limit, also ends the
@@ -174,7 +206,10 @@ class StreamScorer:
             self.close()
             raise
         except self._errors as exc:
+            last_word = self._last_error(channel)
             self.close()
+            if last_word is not None:  # e.g. the session limit's refusal, sent before closing
+                raise PoseRecError(f"{self.url}: the server answered: {last_word}") from None
             raise PoseRecError(f"{self.url}: the session ended ({type(exc).__name__}: "
                                f"{exc})") from None
         for reply in replies:
