@@ -1,6 +1,7 @@
 """One renderer for every output: the window, the recording and the virtual camera show the same
-frames, pixel for pixel, for the same input; `--mirror` flips what is shown and leaves every
-score as it was."""
+frames, pixel for pixel, for the same input, and the effect picked in the window with ←/→ (one
+EffectChoice shared by all of them); `--mirror` flips what is shown and leaves every score as
+it was."""
 from __future__ import annotations
 
 import os
@@ -13,7 +14,8 @@ import pytest
 from poserec_core.recommender import Ranking
 from realtime.drawing.art import ArtBook
 from realtime.drawing.effects import load_effects
-from realtime.drawing.renderer import Renderer
+from realtime.drawing.choice import EffectChoice
+from realtime.drawing.renderer import Renderer, RenderOptions
 from realtime.engine.pipeline import Pipeline, PipelineConfig
 from realtime.messages import EffectScore, PoseFrame, Recommendation
 from realtime.outputs import OutputsConfig, add_outputs, annotated_frame_sink
@@ -81,15 +83,16 @@ def fake_pyvirtualcam(sent: list):
     return types.SimpleNamespace(Camera=Camera, PixelFormat=types.SimpleNamespace(BGR="BGR"))
 
 
-def output_frames(monkeypatch, tmp_path, messages, mirror=False):
+def output_frames(monkeypatch, tmp_path, messages, mirror=False, choice=None):
     """(virtual camera frames, recorder frames) of the outputs sink fed `messages`."""
     camera, recorded = [], []
     monkeypatch.setitem(sys.modules, "pyvirtualcam", fake_pyvirtualcam(camera))
     send = VideoRecorder.send
     monkeypatch.setattr(VideoRecorder, "send",
                         lambda self, frame: (recorded.append(frame.copy()), send(self, frame)))
-    sink = annotated_frame_sink(Opened(), OutputsConfig(virtual_cam=True, mirror=mirror,
-                                                        record=tmp_path / "session.avi"))
+    config = OutputsConfig(virtual_cam=True, mirror=mirror, record=tmp_path / "session.avi",
+                           choice=choice or EffectChoice())
+    sink = annotated_frame_sink(Opened(), config)
     sink.open()
     for message in messages:
         sink(message)
@@ -97,15 +100,21 @@ def output_frames(monkeypatch, tmp_path, messages, mirror=False):
     return camera, recorded
 
 
-def window_frames(qtbot, messages, mirror=False):
+def window_frames(qtbot, messages, mirror=False, keys=0, choice=None):
+    """The window's frames for `messages`; after the first ranking it steps `keys` entries down
+    the list (the → key)."""
     effects = load_effects()
     window = LiveWindow(effects, ArtBook(effects), StreamStats(),
-                        WindowConfig(top_k=2, mirror=mirror))
+                        WindowConfig(top_k=2, mirror=mirror), choice=choice)
     qtbot.addWidget(window)
     shown = []
+    ranked = False
     for message in messages:
         if isinstance(message, Recommendation):
             window.show_recommendation(message)
+            if not ranked:
+                window.select_step(keys)
+                ranked = True
         else:
             window.show_pose(message)
             shown.append(window.frame.copy())
@@ -125,6 +134,23 @@ def test_window_recording_and_virtual_camera_agree_pixel_for_pixel(qtbot, monkey
     plain = [Renderer(effects).render(p, None) for p in poses]
     drawn = [not np.array_equal(a, p[:, ::-1] if mirror else p) for a, p in zip(shown, plain)]
     assert drawn == [n >= 3 for n in range(FRAMES)], "an effect is on every frame after the first"
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_the_effect_picked_in_the_window_is_the_one_recorded_and_sent_to_the_camera(
+        qtbot, monkeypatch, tmp_path, messages, mirror):
+    choice = EffectChoice()
+    shown = window_frames(qtbot, messages, mirror, keys=1, choice=choice)  # → : "glasses"
+    assert choice.rank == 1
+    camera, recorded = output_frames(monkeypatch, tmp_path, messages, mirror, choice)
+    renderer = Renderer(load_effects())
+    poses = [m for m in messages if isinstance(m, PoseFrame)]
+    expected = [renderer.render(p, "glasses" if n >= 3 else None, RenderOptions(mirror=mirror))
+                for n, p in enumerate(poses)]
+    for n, (a, b, c, e) in enumerate(zip(shown, camera, recorded, expected)):
+        assert np.array_equal(a, e) and np.array_equal(b, e) and np.array_equal(c, e), f"frame {n}"
+    top_only = output_frames(monkeypatch, tmp_path, messages, mirror)[0]  # no pick: the top
+    assert not np.array_equal(top_only[5], camera[5])
 
 
 def test_mirroring_flips_the_outputs_and_leaves_every_score_unchanged(recommender, tmp_path,

@@ -3,6 +3,7 @@ only, and the page in headless Chromium drawing the art where the one renderer d
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -10,17 +11,25 @@ import time
 import cv2
 import numpy as np
 import pytest
+from PyQt5.QtCore import Qt
 
 from poserec_core.skeleton import Landmark
 from realtime.drawing.art import ArtBook
+from realtime.drawing.choice import EffectChoice
 from realtime.drawing.effects import load_effects
 from realtime.drawing.placement import body_scale, pixel_points
 from realtime.drawing.posing import EffectPoser
 from realtime.drawing.renderer import Renderer, RenderOptions
 from realtime.messages import PoseFrame
 from realtime.outputs.server import OverlayServer, ServerConfig
+from realtime.ui.app import drop_opencv_qt_plugins
+from realtime.ui.stats import StreamStats
+from realtime.ui.window import LiveWindow
 
 from .test_outputs_server import CHROMIUM_FLAGS, fetch, recommend
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+drop_opencv_qt_plugins()
 
 FRAME = (640, 480)
 HELD = "microphone"  # right hand; an asymmetric picture, so a wrong angle shows
@@ -71,6 +80,29 @@ def test_each_pose_frame_sends_the_selected_effects_pose(server, catalog, body):
     assert newest_pose(server.ws_url) == {"type": "pose", "seq": 10, "frame": list(FRAME),
                                           "effect": expected.normalised(),
                                           "art": "/art/microphone"}
+
+
+def test_the_effect_picked_in_the_window_is_the_one_the_ar_page_draws(qtbot, catalog, body):
+    window = LiveWindow(catalog, ArtBook(catalog), StreamStats(), choice=EffectChoice())
+    qtbot.addWidget(window)
+    served = OverlayServer(ServerConfig(0), frame_size=FRAME, choice=window.choice)
+    served.open()
+    try:
+        ranking = recommend("hat", HELD, "glasses")
+        served(ranking)
+        window.show_recommendation(ranking)
+        sent = []
+        for seq, key in enumerate((None, Qt.Key_Right, Qt.Key_Right, Qt.Key_Left), start=10):
+            if key is not None:
+                qtbot.keyClick(window, key)
+            served(pose_frame(body, seq))
+            message = newest_pose(served.ws_url)
+            assert message["seq"] == seq
+            sent.append(message["art"])
+            assert message["art"] == "/art/" + window.effect.replace(" ", "%20")
+    finally:
+        served.close()
+    assert sent == ["/art/hat", f"/art/{HELD}", "/art/glasses", f"/art/{HELD}"]
 
 
 def test_the_pose_follows_the_frames_image_size_and_quotes_the_art_name(server, body):

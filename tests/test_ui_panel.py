@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import time
 
+import cv2
+import numpy as np
 import pytest
 from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QImage
 
 from poserec_core.recommender import Ranking
 from realtime.drawing.effects import load_effects
@@ -78,3 +81,34 @@ def test_the_i_key_toggles_the_windows_panel_and_the_previewed_effect(qtbot, win
     assert window.effect == "basketball"
     qtbot.keyClick(window, Qt.Key_I)
     assert [r.name for r in window.panel.rows()] == [e.name for e in EFFECTS]
+
+
+ROW_COLOURS = {"basketball": (0, 200, 0), "saddle": (200, 0, 0), "tennis": (0, 0, 200),
+               "court": (200, 200, 0), "horse rope": (200, 0, 200)}
+"""BGR of a plain square picture given to each listed name (POSEREC_ART_DIR)."""
+
+
+def test_each_row_shows_its_effects_picture_beside_the_name(qtbot, tmp_path, monkeypatch):
+    for name, colour in ROW_COLOURS.items():
+        square = np.zeros((40, 40, 4), np.uint8)
+        square[:] = (*colour, 255)
+        cv2.imwrite(str(tmp_path / f"{name}.png"), square)
+    monkeypatch.setenv("POSEREC_ART_DIR", str(tmp_path))
+    widget = PanelWidget(load_effects(), top_k=5)
+    qtbot.addWidget(widget)
+    widget.resize(widget.sizeHint())
+    widget.show_content(PanelContent(recommendation(), None, 0, False, False, False))
+    image = widget.grab().toImage().convertToFormat(QImage.Format_RGB888)
+    pixels = np.frombuffer(image.constBits().asstring(image.byteCount()), np.uint8).reshape(
+        image.height(), image.bytesPerLine())[:, :image.width() * 3].reshape(
+        image.height(), image.width(), 3)[..., ::-1]  # RGB -> BGR
+    centres = []
+    for name in [e.name for e in EFFECTS]:
+        ys, xs = np.nonzero((np.abs(pixels.astype(int) - ROW_COLOURS[name]).max(axis=2) < 8))
+        picture = widget.style.picture
+        assert len(xs) > 0.8 * picture * picture, f"{name}: its picture is drawn"
+        assert xs.max() - xs.min() < picture + 2 and ys.max() - ys.min() < picture + 2
+        centres.append((xs.mean(), ys.mean()))
+    x, y = np.array(centres).T
+    assert np.ptp(x) < 1, "one column of pictures"
+    assert np.allclose(np.diff(y), widget.style.row_height, atol=1), "a picture per row, in order"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..messages import PoseFrame, Recommendation
+from ..messages import PoseFrame
 from .annotators import CanvasStyle, SkeletonStyle, draw_skeleton, fill
 from .art import ArtBook
 from .compositing import (BackdropStyle, backdrop, behind_person, composite_premultiplied,
@@ -59,13 +59,6 @@ class RenderStyle:
     canvas: CanvasStyle = CanvasStyle()
     backdrop: BackdropStyle = BackdropStyle()
     canvas_backdrop: float = 0.75
-
-
-def selected_effect(recommendation: Recommendation | None) -> str | None:
-    """The name every output shows: the best distinct effect of the ranking (None before one)."""
-    if recommendation is None or not recommendation.effects:
-        return None
-    return recommendation.effects[0].name
 
 
 class Renderer:

@@ -14,11 +14,12 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from poserec_core.errors import PoseRecError
 
+from ..drawing.choice import EffectChoice
 from .frame_stream import AnnotatedFrameSink, OutputFrames
 from .obs_control import ObsConfig, ObsControlSink
 from .recorder import PoseRecorder, VideoRecorder
@@ -34,7 +35,9 @@ states one."""
 class OutputsConfig:
     """The outputs `poserec live` was asked for. fps: the run's `--fps` (the recording and the
     virtual camera run at it when > 0, else at the source's rate). mirror: the recording and the
-    virtual camera show the video mirrored (`--mirror`)."""
+    virtual camera show the video mirrored (`--mirror`). choice: the effect they show (the
+    window's ←/→ pick when the window is given the same EffectChoice; default: the top
+    effect)."""
 
     serve_port: int | None = None
     host: str | None = None
@@ -45,6 +48,7 @@ class OutputsConfig:
     fps: float | None = None
     obs: ObsConfig | None = None
     mirror: bool = False
+    choice: EffectChoice = field(default_factory=EffectChoice, compare=False)
 
     def __post_init__(self):
         if self.host is not None and self.serve_port is None:
@@ -66,7 +70,8 @@ def add_outputs(pipeline, config: OutputsConfig) -> None:
     if config.serve_port is not None:
         server_config = ServerConfig(config.serve_port, config.host or DEFAULT_HOST)
         pipeline.add_sink(lambda opened: OverlayServer(server_config, announce=sys.stderr,
-                                                       frame_size=frame_size(opened)))
+                                                       frame_size=frame_size(opened),
+                                                       choice=config.choice))
     if config.obs is not None:
         pipeline.add_sink(lambda opened: obs_control_sink(opened, config))
     if config.draws_frames:
@@ -111,5 +116,5 @@ def annotated_frame_sink(pipeline, config: OutputsConfig) -> AnnotatedFrameSink:
     if config.record is not None:
         outputs.append(VideoRecorder(config.record, size, fps))
     options = RenderOptions(overlay_only=config.overlay_only, mirror=config.mirror)
-    return AnnotatedFrameSink(OutputFrames(Renderer(load_effects()), size, options),
-                              tuple(outputs), lossless=pipeline.lossless)
+    frames = OutputFrames(Renderer(load_effects()), size, options, config.choice)
+    return AnnotatedFrameSink(frames, tuple(outputs), lossless=pipeline.lossless)

@@ -1,5 +1,6 @@
 """What the `/ar` page needs: the effect art by name, and per pose frame the selected effect's
-pose (the newest recommendation's first distinct effect, posed on the body by EffectPoser).
+pose (the effect an EffectChoice picks of the newest recommendation: the window's ←/→ pick,
+else the first distinct effect; posed on the body by EffectPoser).
 
 The pose message (one per pose frame, on the WebSocket beside the recommendation records):
 
@@ -18,9 +19,9 @@ from __future__ import annotations
 from urllib.parse import quote, unquote
 
 from ..drawing.art import ArtBook
+from ..drawing.choice import EffectChoice
 from ..drawing.effects import Anchor
 from ..drawing.posing import EffectPoser
-from ..drawing.renderer import selected_effect
 from ..messages import PoseFrame, Recommendation
 
 ART_PREFIX = "/art/"
@@ -55,20 +56,29 @@ class PoseFeed:
     """Turns each pose frame into a `pose` message for the /ar page (see the module docstring).
 
     `frame_size` is the source's (width, height), used for frames that come without an image
-    (demo, replay); select() runs on the inference thread, message() on the pose thread."""
+    (demo, replay); `choice` picks the effect (default: the top one), read anew each frame, so a
+    pick in the window shows at once. recommended() runs on the inference thread, message() on
+    the pose thread."""
 
-    def __init__(self, book: ArtBook, frame_size: tuple[int, int] | None):
+    def __init__(self, book: ArtBook, frame_size: tuple[int, int] | None,
+                 choice: EffectChoice | None = None):
         self._catalog = book.catalog
         self._poser = EffectPoser(book.catalog, book)
         self._frame_size = frame_size
-        self.selected: str | None = None
+        self._choice = EffectChoice() if choice is None else choice
+        self._recommendation: Recommendation | None = None
 
-    def select(self, recommendation: Recommendation) -> None:
-        """The selected effect is the recommendation's first distinct effect."""
-        name = selected_effect(recommendation)
+    def recommended(self, recommendation: Recommendation) -> None:
+        """Keep the newest recommendation, to pick the effect from."""
+        self._recommendation = recommendation
+
+    @property
+    def selected(self) -> str | None:
+        """The effect the page draws now (None for background effects: no mask over OBS)."""
+        name = self._choice.effect(self._recommendation)
         if name in self._catalog and self._catalog[name].anchor is Anchor.BACKGROUND:
-            name = None
-        self.selected = name
+            return None
+        return name
 
     def message(self, frame: PoseFrame) -> dict:
         """The pose message of `frame`."""

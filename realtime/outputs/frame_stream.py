@@ -13,7 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ..drawing.renderer import Renderer, RenderOptions, selected_effect
+from ..drawing.choice import EffectChoice
+from ..drawing.renderer import Renderer, RenderOptions
 from ..engine.channels import LatestWinsSlot, LosslessQueue
 from ..engine.worker import POLL_S, Worker
 from ..messages import PoseFrame, Recommendation, WorkerFailed
@@ -44,17 +45,19 @@ class FrameOutput(Protocol):
 
 class OutputFrames:
     """The outputs' frames: the one renderer at the outputs' `size` (width, height), showing the
-    ranking's selected effect with `options` (overlay mode, mirror)."""
+    effect `choice` picks of the ranking (the window's, default the top) with `options`
+    (overlay mode, mirror)."""
 
     def __init__(self, renderer: Renderer, size: tuple[int, int],
-                 options: RenderOptions = RenderOptions()):
+                 options: RenderOptions = RenderOptions(), choice: EffectChoice | None = None):
         self.renderer = renderer
         self.size = size
         self.options = options
+        self.choice = EffectChoice() if choice is None else choice
 
     def draw(self, pose: PoseFrame, recommendation: Recommendation | None) -> np.ndarray:
         """The composited BGR frame of one pose with the newest recommendation."""
-        return self.renderer.render(pose, selected_effect(recommendation), self.options,
+        return self.renderer.render(pose, self.choice.effect(recommendation), self.options,
                                     self.size)
 
 

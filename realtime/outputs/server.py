@@ -28,6 +28,7 @@ from typing import TextIO
 from poserec_core.errors import PoseRecError
 
 from ..drawing.art import ArtBook
+from ..drawing.choice import EffectChoice
 from ..drawing.effects import DEFAULT_EFFECTS_FILE, load_effects
 from ..messages import PoseFrame, Recommendation
 from .ar_layer import PoseFeed, art_name, load_art
@@ -111,11 +112,12 @@ class OverlayServer:
     """Sink of `--serve`: serves the pages and the art, sends every recommendation and every
     pose frame's pose message to every WebSocket client; open() listens (PoseRecError when the
     port is taken), close() stops. `frame_size`: the source's (width, height), for pose frames
-    without an image."""
+    without an image; `choice`: the effect /ar draws (default the top effect)."""
 
     def __init__(self, config: ServerConfig, announce: TextIO | None = None,
-                 frame_size: tuple[int, int] | None = None):
+                 frame_size: tuple[int, int] | None = None, choice: EffectChoice | None = None):
         self.config = config
+        self._choice = choice
         self.port: int | None = None
         self._announce = announce
         self._frame_size = frame_size
@@ -153,7 +155,7 @@ class OverlayServer:
         self._pages = {path: (file.read_bytes(), kind) for path, (file, kind) in PAGES.items()}
         book = ArtBook(load_effects())
         self._art = load_art(book)
-        self._feed = PoseFeed(book, self._frame_size)
+        self._feed = PoseFeed(book, self._frame_size, self._choice)
         self._socket = _listening_socket(self.config)
         self.port = self._socket.getsockname()[1]
         self._thread = threading.Thread(target=self._main, name="poserec-overlay-server",
@@ -173,7 +175,7 @@ class OverlayServer:
         """Hand each Recommendation's record and each PoseFrame's pose message to the server
         loop; never waits for clients."""
         if isinstance(message, Recommendation):
-            self._feed.select(message)
+            self._feed.recommended(message)
             self._loop.call_soon_threadsafe(self._publish, "record",
                                             json.dumps(message.to_json()))
         elif isinstance(message, PoseFrame):

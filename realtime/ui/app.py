@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -14,6 +14,7 @@ from PyQt5.QtWidgets import QApplication
 from poserec_core.errors import PoseRecError
 
 from ..drawing.art import ArtBook
+from ..drawing.choice import EffectChoice
 from ..drawing.effects import DEFAULT_EFFECTS_FILE, load_effects
 from .bridge import PipelineBridge
 from .display import display_problem
@@ -73,12 +74,15 @@ class AppConfig:
     window: the window's settings; run_window fills in what only the started pipeline knows
     (`pose_only`, `source`). close_at_end: close the window when the stream ends (`--max-frames`)
     instead of showing "Stream ended". screenshot: save the window as last rendered to this PNG
-    just before it closes.
+    just before it closes. choice: the effect the window's ←/→ pick; pass the outputs' own
+    (OutputsConfig.choice) so that the /ar page, OBS, the recording and the virtual camera show
+    the effect the window shows.
     """
 
     window: WindowConfig = WindowConfig()
     close_at_end: bool = False
     screenshot: Path | None = None
+    choice: EffectChoice = field(default_factory=EffectChoice, compare=False)
 
 
 class _Session:
@@ -118,6 +122,8 @@ def run_window(pipeline, config: AppConfig = AppConfig()) -> int:
         if screenshot is not None and not window.grab().save(str(screenshot), "PNG"):
             session.error = session.error or PoseRecError(
                 f"--screenshot {screenshot}: could not write it")
+        elif screenshot is not None:
+            print(f"poserec live: screenshot saved to {screenshot.resolve()}", file=sys.stderr)
         pipeline.stop()
         app.quit()
 
@@ -150,7 +156,7 @@ def run_window(pipeline, config: AppConfig = AppConfig()) -> int:
         pipeline.start()
         window_config = replace(config.window, pose_only=pipeline.gives_poses,
                                 source=pipeline.source_info.description)
-        window = LiveWindow(effects, art, stats, window_config)
+        window = LiveWindow(effects, art, stats, window_config, choice=config.choice)
         window.closing.connect(on_close)
         window.resize(*WINDOW_SIZE)
         if session.signal is None:  # a stop signal may have come while the model loaded

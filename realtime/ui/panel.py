@@ -1,22 +1,25 @@
-"""The top-k panel: rank, effect name, score bar, enter/move markers, the window's age.
+"""The top-k panel: rank, the effect's picture and name, score bar, enter/move markers, the
+window's age.
 
 It lists the distinct effects (each name once, at its best item's score), or on request the
 raw item ranking, where names repeat."""
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass
 from enum import Enum
 
 from PyQt5.QtCore import QRectF, QSize, Qt
-from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath
+from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from poserec_core.recommender import Ranking
 
+from ..drawing.art import ArtBook
 from ..drawing.effects import EffectCatalog
 from ..messages import Recommendation
-from .preview import badge_colour
+from .view import bgra_to_qimage
 
 
 class Change(Enum):
@@ -129,7 +132,13 @@ class PanelStyle:
     down: str = "#ff8a65"
     warning: str = "#ffcc4d"
     row_height: int = 58
+    picture: int = 44
     margin: int = 20
+
+
+def badge_colour(name: str) -> QColor:
+    """A stable colour for a name (hue from its crc32): its rank chip and score bar."""
+    return QColor.fromHsv(zlib.crc32(name.encode()) % 360, 170, 200, 235)
 
 
 def _marker(row: PanelRow) -> str:
@@ -152,13 +161,16 @@ def _font(pixels: int, bold: bool = False) -> QFont:
 class PanelWidget(QWidget):
     """Paints the title, the top-k rows with bars and markers, and the stream's state.
 
-    `source` is a line naming the source, set once it is open.
+    `source` is a line naming the source, set once it is open. Each row shows the effect's art
+    (from `art`, default the catalog's) beside its name.
     """
 
     def __init__(self, catalog: EffectCatalog, top_k: int, style: PanelStyle = PanelStyle(),
-                 parent=None):
+                 parent=None, art: ArtBook | None = None):
         super().__init__(parent)
         self.catalog = catalog
+        self.art = ArtBook(catalog) if art is None else art
+        self._pictures: dict[tuple[str, int], QImage] = {}
         self.top_k = top_k
         self.style = style
         self.content = PanelContent(None, None, 0, False, False, False)
@@ -250,18 +262,23 @@ class PanelWidget(QWidget):
             path = QPainterPath()
             path.addRoundedRect(rect.adjusted(-8, -2, 8, 2), 8, 8)
             painter.fillPath(path, QColor(s.highlight))
-        chip = QRectF(rect.left(), rect.top() + 6, 30, 30)
+        chip = QRectF(rect.left(), rect.top() + 9, 26, 26)
         painter.setPen(Qt.NoPen)
         painter.setBrush(badge_colour(row.name))
         painter.drawEllipse(chip)
-        self._text(painter, chip, str(row.rank), _font(16, True), "#ffffff", Qt.AlignCenter)
-        name_left = rect.left() + 42
+        self._text(painter, chip, str(row.rank), _font(14, True), "#ffffff", Qt.AlignCenter)
+        self._paint_picture(painter, row.name, QRectF(rect.left() + 32, rect.top(), s.picture,
+                                                      s.picture))
+        indent = 32 + s.picture + 8
+        name_left = rect.left() + indent
         marker = _marker(row)
         marker_width = 52
-        name_rect = QRectF(name_left, rect.top() + 2, rect.width() - 42 - marker_width - 60, 26)
+        name_rect = QRectF(name_left, rect.top() + 2,
+                           rect.width() - indent - marker_width - 60, 26)
         name_font = _font(19, True)
         metrics = QFontMetricsF(name_font)
-        name = metrics.elidedText(row.name, Qt.ElideRight, name_rect.width() - 50)
+        name = metrics.elidedText(row.name, Qt.ElideRight,
+                                  name_rect.width() - (50 if repeated else 0))
         self._text(painter, name_rect, name, name_font, s.text)
         if repeated:  # names repeat in the catalog: tell the items apart
             self._text(painter, name_rect.adjusted(metrics.horizontalAdvance(name) + 8, 0, 0, 0),
@@ -273,7 +290,7 @@ class PanelWidget(QWidget):
             self._text(painter, QRectF(rect.right() - marker_width + 6, rect.top() + 2,
                                        marker_width - 6, 26), marker, _font(15, True), colour,
                        Qt.AlignRight | Qt.AlignVCenter)
-        bar = QRectF(name_left, rect.top() + 34, rect.width() - 42, 10)
+        bar = QRectF(name_left, rect.top() + 34, rect.width() - indent, 10)
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(s.bar_track))
         painter.drawRoundedRect(bar, 5, 5)
@@ -281,6 +298,20 @@ class PanelWidget(QWidget):
                         bar.height())
         painter.setBrush(badge_colour(row.name))
         painter.drawRoundedRect(filled, 5, 5)
+
+    def _paint_picture(self, painter: QPainter, name: str, box: QRectF) -> None:
+        """The effect's art fitted and centred in `box` (nothing for a name the catalog lacks)."""
+        if name not in self.catalog:
+            return
+        height = max(1, round(box.height() * self.devicePixelRatioF()))
+        key = (name, height)
+        if key not in self._pictures:
+            self._pictures[key] = bgra_to_qimage(self.art.image(name, height))
+        picture = self._pictures[key]
+        scale = min(box.width() / picture.width(), box.height() / picture.height())
+        w, h = picture.width() * scale, picture.height() * scale
+        target = QRectF(box.center().x() - w / 2, box.center().y() - h / 2, w, h)
+        painter.drawImage(target, picture)
 
     def _paint_footer(self, painter: QPainter, y: float) -> None:
         s, c = self.style, self.content

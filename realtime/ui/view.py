@@ -70,6 +70,13 @@ def bgr_to_qimage(frame: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format_RGB888).copy()
 
 
+def bgra_to_qimage(image: np.ndarray) -> QImage:
+    """A BGRA uint8 image with straight alpha (effect art) as a QImage that owns a copy."""
+    image = np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    return QImage(image.data, w, h, image.strides[0], QImage.Format_RGBA8888).rgbSwapped()
+
+
 class VideoView(QWidget):
     """Paints the latest VideoContent scaled into the widget, then the HUD, banner and help."""
 

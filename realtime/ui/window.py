@@ -7,12 +7,13 @@ from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QMainWindow, QWidget
 
 from ..drawing.art import ArtBook
+from ..drawing.choice import EffectChoice, listed_names
 from ..drawing.demo_canvas import CANVAS_SIZE
 from ..drawing.effects import EffectCatalog
 from ..drawing.renderer import Renderer
 from ..messages import PoseFrame, Recommendation
 from .controls import ACTIONS_BY_KEY, Action
-from .panel import PanelContent, PanelWidget, shown_entries
+from .panel import PanelContent, PanelWidget
 from .stats import StreamStats
 from .view import Layers, VideoContent, VideoView, ViewStyle
 
@@ -40,14 +41,18 @@ class LiveWindow(QMainWindow):
     """Shows what the pipeline delivers; only the GUI thread calls its methods.
 
     `closing` is emitted once, when the window closes (by key, by the window manager or by the
-    application), so the owner can stop the pipeline.
+    application), so the owner can stop the pipeline. `choice` holds the entry ←/→ picked (and
+    whether the raw items are listed); give the outputs the same EffectChoice and they show the
+    effect the window shows.
     """
 
     closing = pyqtSignal()
 
     def __init__(self, catalog: EffectCatalog, art: ArtBook, stats: StreamStats,
-                 config: WindowConfig = WindowConfig(), style: ViewStyle = ViewStyle()):
+                 config: WindowConfig = WindowConfig(), style: ViewStyle = ViewStyle(),
+                 choice: EffectChoice | None = None):
         super().__init__()
+        self.choice = EffectChoice() if choice is None else choice
         self.catalog = catalog
         self.config = config
         self.renderer = Renderer(catalog, art)
@@ -57,12 +62,10 @@ class LiveWindow(QMainWindow):
         self.frame = None
         self.recommendation: Recommendation | None = None
         self.previous = None
-        self.selected = 0
-        self.raw_items = False
         self.no_person = False
         self.ended = False
         self.video = VideoView(stats, style)
-        self.panel = PanelWidget(catalog, config.top_k)
+        self.panel = PanelWidget(catalog, config.top_k, art=art)
         self.panel.source = config.source
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -102,8 +105,7 @@ class LiveWindow(QMainWindow):
         self.previous = self.recommendation
         self.recommendation = rec
         self.no_person = False
-        self.selected = max(0, min(self.selected, len(self._entries()) - 1))
-        self._select_effect()
+        self._choose(min(self.selected, max(0, self._listed() - 1)), self.raw_items)
         self._redraw()
 
     def show_no_person(self, message=None) -> None:
@@ -134,9 +136,7 @@ class LiveWindow(QMainWindow):
             self.layers = self.layers.toggled(toggles[action])
             self.panel.setVisible(not self.layers.overlay_only)
         elif action is Action.ITEMS:
-            self.raw_items = not self.raw_items
-            self.selected = 0
-            self._select_effect()
+            self._choose(0, not self.raw_items)
         elif action in (Action.NEXT, Action.PREVIOUS):
             self.select_step(1 if action is Action.NEXT else -1)
         elif action is Action.FULLSCREEN:
@@ -152,9 +152,19 @@ class LiveWindow(QMainWindow):
         self._redraw()
 
     def select_step(self, step: int) -> None:
-        """Preview the effect `step` places further down (or up) the top-k, wrapping around."""
-        self.selected = (self.selected + step) % max(1, len(self._entries()))
-        self._select_effect()
+        """Preview the effect `step` places further down (or up) the top-k, wrapping around;
+        every output sharing the window's EffectChoice shows it too."""
+        self._choose((self.selected + step) % max(1, self._listed()), self.raw_items)
+
+    @property
+    def selected(self) -> int:
+        """The rank of the previewed entry (0: the top)."""
+        return self.choice.rank
+
+    @property
+    def raw_items(self) -> bool:
+        """Whether the panel lists the raw items (I key) instead of the distinct effects."""
+        return self.choice.raw_items
 
     # ---- closing ------------------------------------------------------------------------------
 
@@ -179,17 +189,18 @@ class LiveWindow(QMainWindow):
             return w, h
         return self.config.canvas_size
 
-    def _select_effect(self) -> None:
-        """The effect of the selected entry becomes the one drawn (None: not in the catalog)."""
-        entries = self._entries()
-        name = entries[self.selected].name if entries else None
+    def _choose(self, rank: int, raw_items: bool) -> None:
+        """Pick the entry at `rank`: its effect becomes the one drawn (None: not in the
+        catalog), here and in every output reading the same choice."""
+        self.choice.choose(rank, raw_items)
+        name = self.choice.effect(self.recommendation)
         self.effect = name if name in self.catalog else None
         self._render()
 
-    def _entries(self) -> list:
-        """The entries the panel lists now: distinct effects, or raw items on request."""
+    def _listed(self) -> int:
+        """How many entries the panel lists now: distinct effects, or raw items on request."""
         rec = self.recommendation
-        return [] if rec is None else shown_entries(rec, self.raw_items)
+        return 0 if rec is None else len(listed_names(rec, self.raw_items))
 
     def _render(self) -> None:
         """The composited frame of the current pose, effect and layers (the one renderer)."""
