@@ -1,6 +1,7 @@
 """Shared fixtures: the release installed once per session from $POSEREC_WEIGHTS_SOURCE."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,20 @@ def release_source() -> Path:
     assert (path / "best_model_pose.pt").is_file(), (
         f"release files not found in {path}: set POSEREC_WEIGHTS_SOURCE")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_user_settings(tmp_path_factory):
+    """No developer's own `poserec live` settings reach a test: the settings file is looked for
+    in an empty XDG_CONFIG_HOME, and no POSEREC_<OPTION> variable of `live` is set."""
+    from realtime.cli import live
+    from realtime.cli.config import settings_of
+
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    commands = argparse.ArgumentParser().add_subparsers()
+    live.add_parser(commands)
+    for setting in settings_of(commands.choices["live"]).values():
+        os.environ.pop(setting.variable, None)
 
 
 @pytest.fixture(scope="session")

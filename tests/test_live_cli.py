@@ -130,14 +130,16 @@ def test_a_worker_failure_ends_the_run_with_a_message(capsys, monkeypatch, weigh
                                             "RuntimeError: the source broke")
 
 
-def test_headless_screenshot_saves_the_last_frame(capsys, weights_dir, tmp_path):
+def test_headless_screenshot_saves_the_last_frame_and_says_where(capsys, monkeypatch,
+                                                                 weights_dir, tmp_path):
     import cv2
 
-    shot = tmp_path / "shot.png"
+    monkeypatch.chdir(tmp_path)
     code, _, err = run_main(capsys, "live", "--headless", "--source", "demo", "--fps", "0",
-                            "--max-frames", "15", "--screenshot", shot)
-    image = cv2.imread(str(shot))
+                            "--max-frames", "15", "--screenshot", "shot.png")
+    image = cv2.imread(str(tmp_path / "shot.png"))
     assert code == 0, err
+    assert err.splitlines()[-1] == f"poserec live: screenshot saved to {tmp_path / 'shot.png'}"
     assert image.shape == (480, 640, 3) and len(np.unique(image.reshape(-1, 3), axis=0)) > 2
 
 
@@ -145,7 +147,7 @@ def test_headless_screenshot_saves_the_last_frame(capsys, weights_dir, tmp_path)
 def test_signals_stop_a_run_and_flush_the_sinks(weights_dir, tmp_path, signum):
     out = tmp_path / "live.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "realtime.cli", "live", "--headless", "--source", "demo",
+        [sys.executable, "-m", "realtime.cli", "live", "--headless", "--source", "demo", "--loop",
          "--jsonl", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         shown = [process.stdout.readline() for _ in range(2)]  # two re-ranks are on screen
@@ -166,3 +168,66 @@ def test_top_k_above_the_catalog_is_refused(capsys, weights_dir):
     assert code == 2 and out == ""
     assert err.strip().splitlines()[-1].endswith(
         "--top-k 222: choose between 1 and the catalog's 221 items")
+
+
+def test_the_console_view_plays_the_demo_once(capsys, weights_dir):
+    code, out, err = run_main(capsys, "live", "--headless", "--source", "demo", "--fps", "0",
+                              "--device", "cpu")
+    assert code == 0, err
+    assert err.splitlines()[0] == ("poserec live: source demo (the published sample sequence), "
+                                   "640x480, 30 fps, 410 frames")
+    assert err.splitlines()[-1].startswith("poserec live: 410 frames read, 0 dropped, 410 with "
+                                           "a person; 81 windows ranked")
+    assert len(out.splitlines()) == 81
+
+
+@pytest.mark.parametrize("source", ["demo", "replay"])
+def test_loop_starts_the_demo_or_a_replay_over(capsys, weights_dir, reference_dir, source):
+    source = source if source == "demo" else f"replay:{reference_dir / 'sample_sequence.npy'}"
+    code, out, err = run_main(capsys, "live", "--headless", "--source", source, "--loop",
+                              "--fps", "0", "--max-frames", "500", "--device", "cpu")
+    assert code == 0, err
+    assert ", looped" in err.splitlines()[0] and "500 frames read" in err.splitlines()[-1]
+    assert out.splitlines()[-1].startswith("frame    499  ")
+
+
+def test_loop_does_not_apply_to_a_video(capsys, tmp_path):
+    code, _, err = run_main(capsys, "live", "--headless", "--loop", "--source",
+                            make_empty_video(tmp_path / "clip.avi", 2))
+    assert code == 2 and err.strip() == ("poserec live: error: --loop applies to --source demo "
+                                         "and replay:FILE, not to a video source")
+
+
+@pytest.mark.parametrize("window, warned", [("12", True), ("10", False)])
+def test_a_window_other_than_the_trained_10_warns_once(capsys, weights_dir, window, warned):
+    code, _, err = run_main(capsys, "live", "--headless", "--source", "demo", "--fps", "0",
+                            "--max-frames", "8", "--window", window, "--device", "cpu")
+    warnings = [line for line in err.splitlines() if line.startswith("poserec live: warning: ")]
+    assert code == 0, err
+    assert warnings == ([f"poserec live: warning: --window 12: the model was trained on windows "
+                         f"of 10 frames; other lengths give rankings nobody has checked"]
+                        if warned else [])
+
+
+@pytest.mark.parametrize("argv, loop", [
+    (["--headless"], False),              # the console view: the demo once
+    ([], None),                           # the window: the source's own habit (the demo loops)
+    (["--headless", "--loop"], True),
+    (["--loop"], True),
+])
+def test_the_console_view_plays_once_and_the_window_keeps_looping(argv, loop):
+    from realtime.cli import build_parser
+    from realtime.cli.live import pipeline_config
+
+    args = build_parser().parse_args(["live", "--source", "demo", *argv])
+    assert pipeline_config(args).source.loop is loop
+
+
+def test_the_window_screenshot_says_where_it_was_saved(weights_dir, tmp_path):
+    result = run_poserec("live", "--source", "demo", "--max-frames", "20", "--fps", "0",
+                         "--device", "cpu", "--screenshot", "window.png", cwd=tmp_path,
+                         env={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == (f"poserec live: screenshot saved to "
+                                              f"{tmp_path / 'window.png'}")
+    assert (tmp_path / "window.png").stat().st_size > 0

@@ -57,7 +57,7 @@ def live_demo(weights_dir, tmp_path_factory):
     URL, its --jsonl file)."""
     jsonl = tmp_path_factory.mktemp("serve") / "live.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "realtime.cli", "live", "--source", "demo", "--headless",
+        [sys.executable, "-m", "realtime.cli", "live", "--source", "demo", "--loop", "--headless",
          "--device", "cpu", "--serve", "0", "--top-k", str(TOP_K), "--jsonl", str(jsonl)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     try:

@@ -113,7 +113,7 @@ def test_soak_100k_frames_memory_threads_handles_and_latency_stay_put(
 def test_sigkill_loses_at_most_the_record_in_flight(weights_dir, reference_dir, tmp_path):
     out, poses = tmp_path / "live.jsonl", tmp_path / "poses.npy"
     process = subprocess.Popen(
-        [sys.executable, "-m", "realtime.cli", "live", "--headless", "--source", "demo",
+        [sys.executable, "-m", "realtime.cli", "live", "--headless", "--source", "demo", "--loop",
          "--fps", "0", "--smoothing", "0", "--jsonl", str(out), "--record-poses", str(poses)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -7,11 +7,12 @@ import sys
 
 from poserec_core.errors import PoseRecError
 
-from realtime.cli import (batch, bench, catalog, effects, evaluate, export, extract, live, recommend,
-                          serve, train, weights)
+from realtime.cli import (batch, bench, cameras, catalog, doctor, effects, evaluate, export, extract,
+                          live, recommend, serve, train, weights)
 from realtime.cli.hints import typeable
 
-COMMANDS = (weights, recommend, extract, live, bench, batch, serve, export, train, evaluate, catalog, effects)
+COMMANDS = (weights, recommend, extract, live, cameras, doctor, bench, batch, serve, export, train, evaluate,
+            catalog, effects)
 """Subcommand modules, in the order `poserec --help` lists them."""
 
 

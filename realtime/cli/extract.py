@@ -9,6 +9,7 @@ import numpy as np
 from poserec_core.errors import PoseRecError
 
 from .arg_types import int_at_least
+from .quiet import filtered_stderr
 
 
 def add_parser(sub) -> None:
@@ -18,6 +19,8 @@ def add_parser(sub) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.npz")
     parser.add_argument("--window", type=int_at_least(1), default=10, metavar="T")
     parser.add_argument("--stride", type=int_at_least(1), default=5, metavar="S")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show the log lines of MediaPipe, TFLite and absl")
     parser.set_defaults(run=run)
 
 
@@ -29,7 +32,9 @@ def run(args) -> int:
         raise PoseRecError(f"{args.output}: the output must be an .npz file")
     if not args.output.parent.is_dir():
         raise PoseRecError(f"{args.output.parent}: no such directory for the output")
-    poses = extract_poses(args.video, progress=sys.stderr.isatty())
+    progress = sys.stderr.isatty()  # asked before stderr becomes the filter's pipe
+    with filtered_stderr(enabled=not args.verbose):
+        poses = extract_poses(args.video, progress=progress)
     if poses.incomplete is not None:
         print(f"poserec extract: warning: {poses.incomplete}", file=sys.stderr)
     require_windows(poses, args.video, args.window, args.stride)

@@ -7,10 +7,12 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from poserec_core.device import DEVICE_CHOICES
 from poserec_core.errors import PoseRecError
+from poserec_core.release import WINDOW_FRAMES
 
 from ..engine.pipeline import Pipeline, PipelineConfig
 from ..outputs import OutputsConfig, add_outputs
@@ -19,7 +21,10 @@ from ..outputs.obs_control import ObsConfig
 from ..sources import SourceSpec, parse_source
 from ..ui.display import display_problem
 from .arg_types import float_in, int_at_least, int_in
+from .camera_options import add_camera_options, with_camera_mode
+from .config import WithSettings, add_config_options
 from .hints import typeable
+from .quiet import filtered_stderr
 
 DEFAULTS = PipelineConfig()
 """The option defaults are the pipeline's."""
@@ -49,10 +54,14 @@ def add_parser(sub) -> None:
     """Register `live`."""
     parser = sub.add_parser("live", help="recommend effects in real time (camera, video, URL, "
                                          "replay or demo)")
+    add_config_options(parser, "live")
     parser.add_argument("--source", type=_source, default=DEFAULTS.source, metavar="S",
                         help="auto (default: camera 0 when one opens, else demo), a camera index, "
                              "a video file, an rtsp/http URL, replay:FILE (a pose sequence "
-                             "(F, 33, 4) .npy) or demo (the installed sample, looped)")
+                             "(F, 33, 4) .npy) or demo (the installed sample: played once in "
+                             "the console view, looped in the window)")
+    parser.add_argument("--loop", action="store_true",
+                        help="start the demo or a replay over at its end, until stopped")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=DEFAULTS.device,
                         help="auto (default): CUDA when torch sees a GPU, else CPU")
     parser.add_argument("--window", type=int_at_least(1), default=DEFAULTS.window, metavar="T",
@@ -70,6 +79,8 @@ def add_parser(sub) -> None:
                                           "window (default %(default)s)")
     parser.add_argument("--headless", action="store_true",
                         help="no window: one console line per re-rank")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show the log lines of MediaPipe, TFLite and absl")
     parser.add_argument("--jsonl", type=Path, metavar="OUT",
                         help="write one JSON object per re-rank, flushed at once")
     parser.add_argument("--max-frames", type=int_at_least(1), metavar="N",
@@ -122,19 +133,28 @@ def add_parser(sub) -> None:
                            default=DEFAULTS.segmentation,
                            help="MediaPipe also cuts out the person, so that scene effects (a "
                                 "wall, trees) are drawn behind them (default: on; "
-                                "--no-segmentation saves about 2 ms a frame, and background "
+                                "--no-segmentation saves about 3 ms of CPU a frame, and background "
                                 "effects are then not drawn on camera video)")
-    parser.set_defaults(run=run)
+    add_camera_options(parser)
+    parser.set_defaults(run=WithSettings(parser, "live", run))
 
 
 def pipeline_config(args) -> PipelineConfig:
     """The PipelineConfig the command line describes."""
-    return PipelineConfig(source=args.source, device=args.device, window=args.window,
+    return PipelineConfig(source=with_camera_mode(_with_loop(args), args),
+                          device=args.device, window=args.window,
                           stride=args.stride, top_k=args.top_k, smoothing=args.smoothing,
                           reset_after=args.reset_after, fps=args.fps, max_frames=args.max_frames,
                           jsonl=args.jsonl, headless=args.headless, pose_model=args.pose_model,
                           weights_dir=args.weights, remote=args.remote,
                           torch_threads=args.torch_threads, segmentation=args.segmentation)
+
+
+def _with_loop(args) -> SourceSpec:
+    """The source, looping with `--loop`; without it the console view plays the demo once and
+    the window keeps the source's own habit (the demo loops, a replay plays once)."""
+    loop = True if args.loop else (False if args.headless else None)
+    return replace(args.source, loop=loop)
 
 
 def outputs_config(args) -> OutputsConfig:
@@ -147,16 +167,27 @@ def outputs_config(args) -> OutputsConfig:
 
 
 def run(args) -> int:
-    """Run the pipeline headless, or hand it to the Qt window; return the exit status."""
+    """Run the pipeline headless, or hand it to the Qt window, MediaPipe's own log lines hidden
+    unless `--verbose`; return the exit status."""
+    if args.window != WINDOW_FRAMES:
+        print(f"poserec live: warning: --window {args.window}: the model was trained on windows "
+              f"of {WINDOW_FRAMES} frames; other lengths give rankings nobody has checked",
+              file=sys.stderr)
+    with filtered_stderr(enabled=not args.verbose):
+        return _run(args)
+
+
+def _run(args) -> int:
     if not args.headless and (problem := display_problem()) is not None:
         print(typeable(f"poserec live: {problem}: showing the console view instead (for the "
                        "window, run it on a desktop or under `xvfb-run -a poserec live`)"),
               file=sys.stderr)
         args = argparse.Namespace(**{**vars(args), "headless": True})
     pipeline = Pipeline(pipeline_config(args))
-    add_outputs(pipeline, outputs_config(args))
+    outputs = outputs_config(args)
+    add_outputs(pipeline, outputs)
     if not args.headless:
-        return _run_window(pipeline, args)
+        return _run_window(pipeline, args, outputs.choice)
     if args.screenshot is not None and not args.screenshot.parent.is_dir():
         raise PoseRecError(f"--screenshot {args.screenshot}: no such directory "
                            f"{args.screenshot.parent}")
@@ -177,16 +208,19 @@ def run(args) -> int:
     if args.screenshot is not None:
         _save_screenshot(pipeline.latest_pose, pipeline.latest_recommendation, args.screenshot,
                          args.mirror)
+        print(f"poserec live: screenshot saved to {args.screenshot.resolve()}", file=sys.stderr)
     return 128 + received[0] if received else pipeline.exit_status
 
 
-def _run_window(pipeline, args) -> int:
-    """The Qt window (realtime.ui) starts, shows and stops the pipeline."""
+def _run_window(pipeline, args, choice) -> int:
+    """The Qt window (realtime.ui) starts, shows and stops the pipeline; its ←/→ pick is
+    `choice`, the one the outputs read."""
     from ..ui.app import AppConfig, run_window
     from ..ui.window import WindowConfig
 
     config = AppConfig(window=WindowConfig(top_k=args.top_k, mirror=args.mirror),
-                       close_at_end=args.max_frames is not None, screenshot=args.screenshot)
+                       close_at_end=args.max_frames is not None, screenshot=args.screenshot,
+                       choice=choice)
     status = run_window(pipeline, config)
     _warn_incomplete(pipeline)
     _report_close_failures(pipeline)
@@ -246,7 +280,8 @@ def _save_screenshot(pose, recommendation, path: Path, mirror: bool) -> None:
     import cv2
 
     from ..drawing.effects import load_effects
-    from ..drawing.renderer import Renderer, RenderOptions, selected_effect
+    from ..drawing.choice import selected_effect
+    from ..drawing.renderer import Renderer, RenderOptions
 
     if pose is None or (pose.image is None and pose.landmarks is None):
         raise PoseRecError(f"--screenshot {path}: no frame was captured")

@@ -46,7 +46,7 @@ def extract_poses(path: Path, estimator: LegacyPoseEstimator | None = None,
     try:
         estimator.open()
         with tqdm(total=info.frames, unit="frame", desc=path.name,
-                  disable=not progress or None, leave=False) as bar:
+                  disable=not progress, leave=False) as bar:
             while True:
                 try:
                     frame = source.read()

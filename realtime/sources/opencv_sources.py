@@ -116,7 +116,8 @@ class CameraSource(_OpenCVSource):
             capture.set(cv2.CAP_PROP_FPS, mode.fps)
         self._capture = capture
         info = _info(capture, f"camera {self.index}", has_length=False)
-        return replace(info, asked=str(mode)) if not granted(mode, info) else info
+        refused = not_granted(mode, info)
+        return replace(info, asked=str(refused)) if refused.asked else info
 
     def _on_end(self) -> None:
         raise SourceLost(f"camera {self.index}: stopped delivering frames (unplugged or taken by "
@@ -127,12 +128,15 @@ FPS_TOLERANCE = 0.5
 """Frames per second a camera may differ from the rate asked and still count as granting it."""
 
 
-def granted(mode: CameraMode, info: SourceInfo) -> bool:
-    """Whether an opened camera gives every part of the mode that was asked."""
-    size = mode.size is None or (info.width, info.height) == (mode.size.width, mode.size.height)
-    fps = not mode.fps or (info.fps is not None and abs(info.fps - mode.fps) <= FPS_TOLERANCE)
-    fourcc = mode.fourcc is None or (info.fourcc or "").upper() == mode.fourcc.upper()
-    return size and fps and fourcc
+def not_granted(mode: CameraMode, info: SourceInfo) -> CameraMode:
+    """The parts of the mode asked that an opened camera does not give (CameraMode() when it
+    gives them all)."""
+    size = mode.size is not None and (info.width, info.height) != (mode.size.width,
+                                                                  mode.size.height)
+    fps = bool(mode.fps) and (info.fps is None or abs(info.fps - mode.fps) > FPS_TOLERANCE)
+    fourcc = mode.fourcc is not None and (info.fourcc or "").upper() != mode.fourcc.upper()
+    return CameraMode(mode.size if size else None, mode.fps if fps else None,
+                      mode.fourcc if fourcc else None)
 
 
 class VideoFileSource(_OpenCVSource):
