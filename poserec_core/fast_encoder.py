@@ -14,19 +14,26 @@ T they compose, in float64 at load time, into:
 - the residual 1x1 conv and its BatchNorm as one product plus a per-channel shift (which also
   carries the output BatchNorm's shift); then relu(leaky_relu(z) * scale + residual).
 
-Activations stay in a (T, N*M, V, C) layout so that each step is one 2-D or batched product on
-contiguous memory. Operators are cast to float32 once per T and cached; the result matches the
-eager `PoseEncoder` within 1e-5 on the published sample (tests/test_fast_encoder.py).
+At the release's T=10 (`step_network`) activations stay in one step-major layout, (steps, V,
+N*M, stride*C), for the whole network: the graph product, the Toom-Cook evaluation and
+interpolation and the residual are each one product over the whole batch, biases are added by
+the products themselves (addmm / baddbmm, a column of ones for the first block's residual
+shift) and nothing is copied between blocks. Other window lengths run dense blocks in a
+position-major (N*M, V, T, C) layout. Batches run in chunks whose outputs are preallocated per
+thread and chunk size. Operators are cast to float32 once per T and cached; the result matches
+the eager `PoseEncoder` within 1e-5 on the published sample (tests/test_fast_encoder.py).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .encoder import LEAKY_SLOPE, TEMPORAL_KERNEL, PoseEncoder
+from .encoder import TEMPORAL_KERNEL, PoseEncoder
 from .middle_product import MiddleProductPlan, middle_product_plan
+from .step_network import StepNetwork, Workspace, activate, folded_scale
 
 _PADDING = TEMPORAL_KERNEL // 2
 
@@ -51,6 +58,11 @@ def _tap(frame: int, out_frame: int, stride: int) -> int | None:
     """The tap that carries input `frame` into output `out_frame`, None where there is none."""
     k = frame - stride * out_frame + _PADDING
     return k if 0 <= k < TEMPORAL_KERNEL else None
+
+
+def _to_device(device: torch.device):
+    """f32(t): t as a contiguous float32 tensor on `device`."""
+    return lambda t: t.to(device=device, dtype=torch.float32).contiguous()
 
 
 @dataclass(frozen=True)
@@ -134,69 +146,52 @@ class _BlockWeights:
 
 
 class _BlockOperator:
-    """One block for one T, float32 on the device: x (B, V, T, C_in) -> (B, V, T', C_out)."""
+    """One block for one T as a dense temporal operator, float32 on the device, in the
+    position-major layout: x (B, V, T, C_in) -> (B, V, T', C_out). Window lengths whose later
+    blocks are not middle products run through these."""
 
-    def __init__(self, weights: _BlockWeights, frames: int, plan: MiddleProductPlan,
-                 device: torch.device):
-        def f32(t: torch.Tensor) -> torch.Tensor:
-            return t.to(device=device, dtype=torch.float32).contiguous()
-
+    def __init__(self, weights: _BlockWeights, frames: int, device: torch.device):
+        f32 = _to_device(device)
         self.stride, self.out_channels = weights.stride, weights.out_channels
         self.out_frames = output_frames(frames, weights.stride)
-        # scale * leaky_relu(z) == leaky_relu(scale * z) where scale > 0: fold it into z.
-        fold = bool((weights.scale > 0).all())
-        z_scale = weights.scale if fold else torch.ones_like(weights.scale)
-        self.scale = None if fold else f32(weights.scale)
+        z_scale, self.scale = folded_scale(weights, f32)
         self.graph_t = f32(weights.graph.T)
         self.bias = f32(weights.bias(frames).transpose(0, 1) * z_scale)     # (V, T', C_out)
         self.residual, self.shift = f32(weights.residual), f32(weights.shift)
-        self.uses_middle_product = (frames == plan.frames * weights.stride
-                                    and self.out_frames == plan.frames)
-        if self.uses_middle_product:
-            self.evaluate = f32(torch.from_numpy(plan.evaluate))
-            self.kernel = f32(weights.middle_product_kernel(plan) * z_scale)
-            self.interpolate = f32(torch.from_numpy(plan.interpolate))
-        else:
-            self.dense = f32(weights.dense_operator(frames)
-                             * z_scale.repeat(self.out_frames))
+        self.dense = f32(weights.dense_operator(frames) * z_scale.repeat(self.out_frames))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """relu(leaky_relu(temporal(graph(x)) + bias) * scale + residual(x) + shift)."""
         batch, v, frames, c_in = x.shape
         aggregated = torch.matmul(self.graph_t, x.view(batch, v, frames * c_in))
-        z = self._temporal(aggregated.view(batch, v, frames, c_in))
-        torch.nn.functional.leaky_relu_(z, LEAKY_SLOPE)
+        z = aggregated.view(batch * v, frames * c_in) @ self.dense
+        z = z.view(batch, v, self.out_frames, self.out_channels).add_(self.bias)
         strided = x[:, :, ::self.stride].reshape(-1, c_in)
         out = torch.addmm(self.shift, strided, self.residual).view(z.shape)
-        out = out.add_(z) if self.scale is None else out.addcmul_(z, self.scale)
-        return out.relu_()
-
-    def _temporal(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, V, T, C_in) -> (B, V, T', C_out), the bias added."""
-        batch, v, frames, c_in = x.shape
-        if not self.uses_middle_product:
-            z = x.reshape(batch * v, frames * c_in) @ self.dense
-            return z.view(batch, v, self.out_frames, self.out_channels).add_(self.bias)
-        n, positions = self.out_frames, batch * v
-        # Input frame t = stride * j + phase: the phases of step j sit side by side.
-        steps = x.view(positions, n, self.stride * c_in)
-        values = torch.matmul(self.evaluate, steps).transpose(0, 1)   # (points, P, s*C_in)
-        products = torch.bmm(values, self.kernel)                     # (points, P, C_out)
-        z = torch.matmul(self.interpolate, products.transpose(0, 1))  # (P, T', C_out)
-        return z.view(batch, v, n, -1).add_(self.bias)
+        return out.add_(activate(z, self.scale)).relu_()
 
 
 class _Operators:
-    """Every composed operator for one window length T."""
+    """Every composed operator for one window length T: the step network when the blocks after
+    the first are middle products, else the dense blocks; and the head."""
 
     def __init__(self, encoder: "FastEncoder", frames: int):
-        self.blocks = []
+        f32 = _to_device(encoder.device)
+        chain = [frames]
         for weights in encoder.blocks:
-            self.blocks.append(_BlockOperator(weights, frames, encoder.plan, encoder.device))
-            frames = self.blocks[-1].out_frames
+            chain.append(output_frames(chain[-1], weights.stride))
+        n = encoder.plan.frames
+        steps = all(chain[i] == n * w.stride and chain[i + 1] == n
+                    for i, w in enumerate(encoder.blocks) if i > 0)
+        self.network = StepNetwork(encoder.blocks, frames, encoder.plan, f32) if steps else None
+        self.dense = None if steps else [_BlockOperator(w, t, encoder.device)
+                                         for w, t in zip(encoder.blocks, chain)]
+        # The step network's input row: (t, c) columns, then the column of ones.
+        self.input_fill = f32(torch.eye(frames * encoder.blocks[0].in_channels + 1)[-1])
+        self.paths = tuple("middle product" if steps and i > 0 else "dense"
+                           for i in range(len(encoder.blocks)))
         # fc over the mean of the (T', V) positions: fold the 1/(T'V) into fc's weight.
-        self.head_weight = (encoder.fc_weight / (frames * encoder.landmarks)).to(
-            encoder.device, torch.float32).contiguous()
+        self.head_weight = f32(encoder.fc_weight / (chain[-1] * encoder.landmarks))
 
 
 class FastEncoder:
@@ -204,8 +199,14 @@ class FastEncoder:
 
     Build it from an eval-mode PoseEncoder (its weights are read once). Operators for a window
     length are built on first use and cached (`prepare(T)` builds them ahead); two threads that
-    race on a new T both build the same operators, and one of them is kept.
+    race on a new T both build the same operators, and one of them is kept. Batches run in
+    chunks of at most CHUNK_WINDOWS windows, each into outputs preallocated per thread and
+    chunk size (a few sizes kept), so that a call allocates only its result.
     """
+
+    CHUNK_WINDOWS = 16
+    """Windows per pass: the working set of a chunk stays in the CPU's caches."""
+    KEPT_WORKSPACES = 4
 
     def __init__(self, encoder: PoseEncoder):
         if encoder.training:
@@ -217,12 +218,20 @@ class FastEncoder:
                                                     encoder.edge_importance)]
         self.landmarks = adjacency.shape[0]
         in_scale, in_shift = _bn_affine(encoder.data_bn)        # channel index v*C + c
-        self.in_scale = in_scale.view(self.landmarks, 1, -1).to(self.device, torch.float32)
-        self.in_shift = in_shift.view(self.landmarks, 1, -1).to(self.device, torch.float32)
+        self.in_scale = in_scale.view(self.landmarks, 1, 1, 1, -1).to(self.device, torch.float32)
+        self.in_shift = in_shift.view(self.landmarks, 1, 1, 1, -1).to(self.device, torch.float32)
         self.fc_weight = _f64(encoder.fc.weight).T
-        self.fc_bias = encoder.fc.bias.detach().to(torch.float32).clone()
+        self.fc_bias = encoder.fc.bias.detach().to(self.device, torch.float32).clone()
         self.plan = middle_product_plan()
         self._operators: dict[int, _Operators] = {}
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave the per-thread workspaces behind."""
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _local=threading.local())
 
     def prepare(self, frames: int) -> None:
         """Build and cache the operators for windows of `frames` frames."""
@@ -233,9 +242,9 @@ class FastEncoder:
         """How each block's temporal operator runs for windows of `frames` frames:
         "middle product" (Toom-Cook) or "dense"."""
         self.prepare(frames)
-        return tuple("middle product" if block.uses_middle_product else "dense"
-                     for block in self._operators[frames].blocks)
+        return self._operators[frames].paths
 
+    @torch.inference_mode()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x (N, C=4, T, V=33, M) on the encoder's device -> (N, 256), as PoseEncoder.forward."""
         n, c, frames, v, m = x.shape
@@ -243,10 +252,51 @@ class FastEncoder:
         if ops is None:
             self.prepare(frames)
             ops = self._operators[frames]
+        out = torch.empty((n, ops.head_weight.shape[1]), device=x.device)
+        for start in range(0, n, self.CHUNK_WINDOWS):
+            part = x[start:start + self.CHUNK_WINDOWS]
+            rows = out[start:start + len(part)]
+            if ops.network is None:
+                self._dense(part, ops, rows)
+            else:
+                self._steps(part, ops, rows)
+        return out
+
+    def _steps(self, x: torch.Tensor, ops: _Operators, out: torch.Tensor) -> None:
+        n, c, frames, v, m = x.shape
+        space = self._workspace(frames, n * m)
+        h = space.get("input", (v, n * m, frames * c + 1), ops.input_fill)
+        torch.addcmul(self.in_shift, x.permute(3, 0, 4, 2, 1), self.in_scale,
+                      out=h[..., :-1].view(v, n, m, frames, c))
+        h = ops.network(h, space)                         # (n', V, N*M, C)
+        pooled = torch.sum(h.view(-1, n * m * h.shape[-1]), 0,
+                           out=space.get("pooled", (n * m * h.shape[-1],)))
+        self._head(pooled.view(n, m, -1), ops, out)
+
+    def _dense(self, x: torch.Tensor, ops: _Operators, out: torch.Tensor) -> None:
+        n, c, frames, v, m = x.shape
         h = x.new_empty((n, m, v, frames, c))
-        torch.addcmul(self.in_shift, x.permute(0, 4, 3, 2, 1), self.in_scale, out=h)
+        torch.addcmul(self.in_shift[:, 0, 0], x.permute(0, 4, 3, 2, 1), self.in_scale[:, 0, 0],
+                      out=h)
         h = h.view(n * m, v, frames, c)
-        for block in ops.blocks:
+        for block in ops.dense:
             h = block(h)
-        pooled = h.view(n, -1, h.shape[-1]).sum(1)       # mean over (M, V, T') below
-        return torch.addmm(self.fc_bias, pooled, ops.head_weight, alpha=1.0 / m)
+        self._head(h.view(n, m, -1, h.shape[-1]).sum(2), ops, out)
+
+    def _head(self, pooled: torch.Tensor, ops: _Operators, out: torch.Tensor) -> None:
+        """fc of the mean over persons (pooled (N, M, C) holds the sums over (V, T'))."""
+        m = pooled.shape[1]
+        pooled = pooled[:, 0] if m == 1 else pooled.sum(1)
+        torch.addmm(self.fc_bias, pooled, ops.head_weight, alpha=1.0 / m, out=out)
+
+    def _workspace(self, frames: int, batch: int) -> Workspace:
+        """This thread's preallocated outputs for (frames, batch)."""
+        spaces = getattr(self._local, "spaces", None)
+        if spaces is None:
+            spaces = self._local.spaces = {}
+        space = spaces.get((frames, batch))
+        if space is None:
+            if len(spaces) >= self.KEPT_WORKSPACES:
+                spaces.pop(next(iter(spaces)))
+            space = spaces[(frames, batch)] = Workspace(self.device)
+        return space

@@ -82,8 +82,18 @@ def test_rank_alone_per_catalog_size(bench_run, items):
 
 def test_targets_and_table(bench_run):
     proc, doc, _ = bench_run
-    assert [t["limit"] for t in doc["targets"]] == [1.0, 3.0] + [5.0] * len(RANK_METHODS)
+    assert [t["limit"] for t in doc["targets"]] == [0.75, 4.0, 0.45, 5.0] + [5.0] * len(
+        RANK_METHODS)
     assert all(isinstance(t["met"], bool) for t in doc["targets"])
+    single, batch = (next(e for e in doc["encode_rank"] if e["batch"] == b) for b in (1, 64))
+    values = [single["fast"]["p50"], single["speedup_p50"], batch["fast"]["p50"] / 64,
+              batch["speedup_p50"]]
+    for target, value in zip(doc["targets"], values):
+        assert target["value"] == pytest.approx(value)
+        higher_is_better = "eager p50 / fast p50" in target["name"]
+        assert target["met"] == (value >= target["limit"] if higher_is_better
+                                 else value <= target["limit"])
+        assert target["name"] in proc.stdout
     for text in ("encode+rank", "rank alone", "targets", "eager", "fast", *RANK_METHODS):
         assert text in proc.stdout
 

@@ -6,12 +6,15 @@ Timings are never asserted: only that every figure is there, ordered and consist
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from realtime.bench.camera import CameraPlayback
 from realtime.bench.pipeline import (FRAME_STAGES, RUN_PURPOSES, STAGES, WINDOW_LATENCY,
                                      WINDOW_STAGES)
 from realtime.engine.inference_worker import rerank_due
+from realtime.sources.opencv_sources import VideoFileSource
 
 from .helpers import run_main, run_poserec
 from .media import make_person_video
@@ -30,12 +33,13 @@ def person_video(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bench_runs(weights_dir, person_video, tmp_path_factory):
-    """One short `poserec bench` per source: {kind: (process, JSON document, plot path)}."""
+    """One short `poserec bench` per source, the video also played as a camera: {kind:
+    (process, JSON document, plot path)}."""
     runs = {}
-    for kind, source in (("demo", "demo"), ("video", person_video)):
+    for kind, source, extra in (("demo", "demo", ()), ("video", person_video, ("--as-camera",))):
         out = tmp_path_factory.mktemp(f"bench-{kind}")
         proc = run_poserec("bench", "--source", source, "--frames", FRAMES, "--device", "cpu",
-                           "--json", out / "bench.json", "--plot", out / "bench.png",
+                           "--json", out / "bench.json", "--plot", out / "bench.png", *extra,
                            timeout=300)
         assert proc.returncode == 0, proc.stderr
         runs[kind] = proc, json.loads((out / "bench.json").read_text()), out / "bench.png"
@@ -77,7 +81,7 @@ def test_hardware_settings_and_source_are_recorded(bench_runs, kind):
 @pytest.mark.parametrize("run", ["unpaced", "paced"])
 def test_each_run_reports_every_stage_and_the_window_latency(bench_runs, kind, run):
     _, doc, _ = bench_runs[kind]
-    assert list(doc["runs"]) == ["unpaced", "paced"]
+    assert list(doc["runs"]) == ["unpaced", "paced"] + (["camera"] if kind == "video" else [])
     figures = doc["runs"][run]
     assert figures["purpose"] == RUN_PURPOSES[run]
     assert figures["pacing_fps"] == (0.0 if run == "unpaced" else doc["source"]["fps"])
@@ -104,8 +108,8 @@ def test_each_run_reports_every_stage_and_the_window_latency(bench_runs, kind, r
     assert latency["p50"] >= figures["stages"]["encode"]["min"]
 
 
-@pytest.mark.parametrize("kind", SOURCES)
-@pytest.mark.parametrize("run", ["unpaced", "paced"])
+@pytest.mark.parametrize("kind, run", [(kind, run) for kind in SOURCES
+                                       for run in ("unpaced", "paced")] + [("video", "camera")])
 def test_table_shows_the_json_figures(bench_runs, kind, run):
     proc, doc, _ = bench_runs[kind]
     figures = doc["runs"][run]
@@ -133,7 +137,7 @@ def test_mediapipe_alone_compares_with_the_pipeline(bench_runs, kind, in_path):
     assert alone["frames"] == FRAMES
     assert_stats(alone["per_frame"], FRAMES)
     assert alone["throughput_fps"] == pytest.approx(FRAMES / alone["elapsed_s"], rel=1e-3)
-    ratio, margin = doc["targets"]
+    ratio, margin, _camera = doc["targets"]
     assert ratio["value"] == pytest.approx(
         doc["runs"]["unpaced"]["throughput_fps"] / alone["throughput_fps"])
     assert margin["value"] == pytest.approx(
@@ -142,6 +146,58 @@ def test_mediapipe_alone_compares_with_the_pipeline(bench_runs, kind, in_path):
         assert target["met"] == (target["value"] >= target["limit"] if target is ratio
                                  else target["value"] <= target["limit"])
         assert target["name"] in proc.stdout
+
+
+def test_camera_run_has_the_fields_of_the_others_and_its_target(bench_runs):
+    proc, doc, _ = bench_runs["video"]
+    camera, paced = doc["runs"]["camera"], doc["runs"]["paced"]
+    assert set(camera) == set(paced) and set(camera["stages"]) == set(STAGES)
+    assert camera["purpose"] == RUN_PURPOSES["camera"] and f"camera run ({camera['purpose']})" in (
+        proc.stdout)
+    assert camera["pacing_fps"] == doc["source"]["fps"] and doc["settings"]["as_camera"]
+    # every frame of the file either reached MediaPipe or was dropped as stale
+    assert camera["stages"]["pose"]["count"] + camera["frames_dropped"] == FRAMES
+    assert_stats(camera["window_latency"], camera["windows"])
+    target = doc["targets"][-1]
+    assert target["value"] == pytest.approx(
+        camera["window_latency"]["p99"] - camera["stages"]["pose"]["p99"])
+    assert target["met"] == (target["value"] <= target["limit"] == 5.0)
+    assert target["name"] in proc.stdout
+
+
+class SlowReader:
+    """Reads a CameraPlayback `reads` times, `gap_s` apart; the frames' seq and the times each
+    read returned."""
+
+    def __init__(self, playback: CameraPlayback, reads: int, gap_s: float):
+        self.seqs, self.times = [], []
+        playback.open()
+        self.start = time.monotonic()   # the playback clock starts at the first read, after this
+        for _ in range(reads):
+            frame = playback.read()
+            if frame is None:
+                break
+            self.seqs.append(frame.seq)
+            self.times.append(time.monotonic())
+            time.sleep(gap_s)
+        playback.close()
+
+
+CAMERA_FPS = 50.0
+
+
+def test_camera_playback_drops_stale_frames_for_a_slow_reader(person_video):
+    playback = CameraPlayback(VideoFileSource(person_video), fps=CAMERA_FPS)
+    reader = SlowReader(playback, reads=FRAMES, gap_s=3 / CAMERA_FPS)
+    assert playback.skipped > 0
+    assert len(reader.seqs) + playback.skipped == FRAMES
+    assert reader.seqs == sorted(set(reader.seqs))
+
+
+def test_camera_playback_paces_at_the_rate(person_video):
+    playback = CameraPlayback(VideoFileSource(person_video), fps=CAMERA_FPS)
+    reader = SlowReader(playback, reads=FRAMES, gap_s=0.0)
+    assert reader.times[-1] - reader.start >= reader.seqs[-1] / CAMERA_FPS
 
 
 @pytest.mark.parametrize("kind", SOURCES)
@@ -157,6 +213,8 @@ def test_plot_is_a_png(bench_runs, kind):
     (["--smoothing", "1"], "--smoothing"),
     (["--source", "missing-video.avi"], "no such video file"),
     (["--json", "out.txt"], "must end in .json"),
+    (["--as-camera"], "--as-camera plays a video file"),
+    (["--as-camera", "--encoder"], "leave out --encoder"),
 ])
 def test_user_errors_exit_2_with_one_line(capsys, weights_dir, args, message):
     code, out, err = run_main(capsys, "bench", *args)

@@ -160,3 +160,24 @@ def test_screening_or_probing_everything_gives_the_exact_ranking(recommender, sa
 ])
 def test_recall_at_k(found, exact, recall):
     assert recall_at_k(np.array(found), np.array(exact)) == recall
+
+
+def test_a_result_is_not_overwritten_by_the_next_call(recommender, sample_windows,
+                                                      reference_scores):
+    first = torch.from_numpy(sample_windows[:3])
+    with torch.inference_mode():
+        kept = recommender.encoder(windows_to_input(first))
+        recommender.encoder(windows_to_input(torch.from_numpy(sample_windows[3:6])))
+        again = recommender.encoder(windows_to_input(first))
+    assert torch.equal(kept, again)
+
+
+def test_threads_scoring_at_once_each_get_the_reference(recommender, sample_windows,
+                                                        reference_scores):
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [(i, i + b) for b in (1, 5, 16) for i in range(0, 48, b)]
+    with ThreadPoolExecutor(3) as pool:
+        scores = list(pool.map(lambda r: recommender.score(sample_windows[r[0]:r[1]]), batches))
+    for (start, stop), got in zip(batches, scores):
+        assert np.abs(got - reference_scores[start:stop]).max() <= NEAR_TIE

@@ -12,6 +12,7 @@ from ..bench.output import check_output_path, write_json
 from ..engine.pipeline import PipelineConfig
 from ..sources import SourceSpec, parse_source
 from .arg_types import float_in, int_at_least
+from .quiet import filtered_stderr
 
 PIPELINE_DEFAULTS = PipelineConfig()
 
@@ -36,6 +37,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--weights", type=Path, metavar="DIR",
                         help="weights directory (default: $POSEREC_WEIGHTS_DIR or installed)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show the log lines of MediaPipe, TFLite and absl")
     pipeline = parser.add_argument_group("the pipeline benchmark (without --encoder)")
     pipeline.add_argument("--source", type=_definite_source, default=SourceSpec("demo"),
                           metavar="S", help="demo (default), replay:FILE, a video file, a camera "
@@ -48,6 +51,9 @@ def add_parser(sub) -> None:
                                "run of a file, replay or demo always runs as fast as it can")
     pipeline.add_argument("--stride", type=int_at_least(1), default=PIPELINE_DEFAULTS.stride,
                           metavar="S", help="new frames between re-ranks (default %(default)s)")
+    pipeline.add_argument("--as-camera", action="store_true",
+                          help="also play the video file as a camera would (paced at its rate, "
+                               "latest frame wins, stale frames dropped): run `camera`")
     pipeline.add_argument("--smoothing", type=float_in(0.0, 1.0, include_high=False),
                           default=PIPELINE_DEFAULTS.smoothing, metavar="A",
                           help="weight of the past in the score average, in [0, 1); 0 turns it "
@@ -69,13 +75,19 @@ def _definite_source(text: str) -> SourceSpec:
 
 def run(args) -> int:
     """Check the output paths first, measure, print the table, write --json and --plot."""
+    if args.encoder and args.as_camera:
+        raise PoseRecError("--as-camera is a pipeline run; leave out --encoder")
     json_path = check_output_path(args.json, ".json", "--json") if args.json else None
     plot_path = check_output_path(args.plot, ".png", "--plot") if args.plot else None
     import torch
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    result, title = _encoder_bench(args, _log) if args.encoder else _pipeline_bench(args, _log)
+    if args.encoder:
+        result, title = _encoder_bench(args, _log)
+    else:
+        with filtered_stderr(enabled=not args.verbose):
+            result, title = _pipeline_bench(args, _log)
     print(result.table())
     if json_path is not None:
         write_json(json_path, result.document)
@@ -109,5 +121,5 @@ def _pipeline_bench(args, log):
     config = PipelineBenchConfig(source=args.source, frames=args.frames, fps=args.fps,
                                  device=args.device, stride=args.stride,
                                  smoothing=args.smoothing, weights_dir=args.weights,
-                                 torch_threads=args.threads)
+                                 torch_threads=args.threads, as_camera=args.as_camera)
     return run_pipeline_bench(config, log=log), f"poserec bench --source {config.source.kind}"
