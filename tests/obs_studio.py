@@ -24,6 +24,9 @@ CLONE_NEWNET = 0x40000000
 READY_TIMEOUT_S = 60.0
 """OBS answers about 1 s after launch on an idle machine; a loaded one is slower."""
 
+REQUEST_TIMEOUT_S = 30.0
+"""How long the test's own requests wait for OBS."""
+
 GLOBAL_INI = """[General]
 FirstRun=true
 LastVersion=486539266
@@ -76,7 +79,8 @@ class ObsStudio:
         if not ini.exists():
             ini.write_text(GLOBAL_INI.format(port=self.port, password=self.password))
         env = {key: value for key, value in os.environ.items()
-               if not key.startswith("QT_")}  # cv2's import points Qt at its own plugins
+               if not key.startswith("QT_")  # cv2's import points Qt at its own plugins
+               and key != "XDG_CONFIG_HOME"}  # OBS would read its global.ini there, not HOME
         env.update(HOME=str(self.home), LIBGL_ALWAYS_SOFTWARE="1")
         with open(self.log, "ab") as log:
             self._process = subprocess.Popen(
@@ -90,12 +94,15 @@ class ObsStudio:
                 return self
             except ObsUnavailable:
                 if self._process.poll() is not None or time.monotonic() > deadline:
+                    if self._process.poll() is None:
+                        self.kill()  # never leave an OBS behind
                     raise RuntimeError(f"OBS did not start; see {self.log}") from None
                 time.sleep(0.2)
 
     def request(self, request_type: str, data: dict | None = None) -> dict:
-        """One request on the test's own connection."""
-        return self.client.request(request_type, data)
+        """One request on the test's own connection (a loaded or just thawed OBS may take a
+        while to answer)."""
+        return self.client.request(request_type, data, REQUEST_TIMEOUT_S)
 
     @property
     def scene(self) -> str:

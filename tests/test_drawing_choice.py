@@ -36,3 +36,23 @@ def test_a_negative_rank_is_refused():
         EffectChoice(-1)
     with pytest.raises(ValueError, match="rank must be >= 0"):
         EffectChoice().choose(-1)
+
+
+def test_obs_shows_the_effect_the_window_picked():
+    """The OBS sink reads the shared choice on every frame: a pick made after the ranking
+    arrived moves OBS's image to the picked effect on the next frame."""
+    import numpy as np
+
+    from realtime.messages import PoseFrame
+    from realtime.outputs.obs_control import ObsConfig, ObsControlSink
+
+    choice = EffectChoice()
+    sink = ObsControlSink(ObsConfig("ws://127.0.0.1:1"), poser=None, art=None, frame_size=None,
+                          choice=choice)
+    frame = PoseFrame(10, 1, 2, np.zeros((33, 4), np.float32))
+    sink(RANKED)
+    sink(frame)
+    assert sink._states.get(timeout=1).selected == "basketball"
+    choice.choose(1)
+    sink(frame)
+    assert sink._states.get(timeout=1).selected == "saddle"

@@ -35,7 +35,7 @@ states one."""
 class OutputsConfig:
     """The outputs `poserec live` was asked for. fps: the run's `--fps` (the recording and the
     virtual camera run at it when > 0, else at the source's rate). mirror: the recording and the
-    virtual camera show the video mirrored (`--mirror`). choice: the effect they show (the
+    virtual camera show the video mirrored (`--mirror`). choice: the effect they and OBS show (the
     window's ←/→ pick when the window is given the same EffectChoice; default: the top
     effect)."""
 
@@ -96,7 +96,7 @@ def obs_control_sink(pipeline, config: OutputsConfig) -> ObsControlSink:
 
     book = ArtBook(load_effects())
     return ObsControlSink(config.obs, EffectPoser(book.catalog, book), ArtFiles(book),
-                          frame_size(pipeline), mirror=config.mirror)
+                          frame_size(pipeline), mirror=config.mirror, choice=config.choice)
 
 
 def annotated_frame_sink(pipeline, config: OutputsConfig) -> AnnotatedFrameSink:

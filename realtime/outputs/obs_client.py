@@ -16,6 +16,7 @@ import base64
 import hashlib
 import itertools
 import json
+from urllib.parse import urlsplit
 
 from poserec_core.errors import PoseRecError
 
@@ -45,6 +46,16 @@ class ObsRequestFailed(PoseRecError):
         super().__init__(f"OBS refused {request_type}: {comment or 'no reason given'} "
                          f"(code {code})")
         self.code = code
+
+
+def check_url(url: str) -> None:
+    """PoseRecError (one line) unless `url` is a ws:// or wss:// address without a password in
+    it (the password comes from $POSEREC_OBS_PASSWORD only, never from the command line)."""
+    if not url.startswith(("ws://", "wss://")):
+        raise PoseRecError(f"--obs {url}: not a ws://HOST:PORT address (OBS shows it in Tools > "
+                           "WebSocket Server Settings)")
+    if "@" in urlsplit(url).netloc:
+        raise PoseRecError(f"--obs: no password in the address; put it in ${PASSWORD_VARIABLE}")
 
 
 def authentication(password: str, salt: str, challenge: str) -> str:

@@ -24,22 +24,19 @@ from typing import TextIO
 
 import cv2
 
-from poserec_core.errors import PoseRecError
-
 from ..drawing.art import ArtBook
+from ..drawing.choice import EffectChoice
 from ..drawing.effects import Anchor
 from ..engine.channels import LatestWinsSlot
 from ..engine.worker import POLL_S, Worker
 from ..messages import PoseFrame, Recommendation
-from .obs_client import REQUEST_TIMEOUT_S, ObsClient, ObsRequestFailed, ObsUnavailable
+from .obs_client import (REQUEST_TIMEOUT_S, ObsClient, ObsRequestFailed, ObsUnavailable,
+                         check_url)
 
 IMAGE_SOURCE = "PoseRec effect"
 TEXT_SOURCE = "PoseRec effects"
 TEXT_KINDS = ("text_ft2_source_v2", "text_gdiplus_v2")
 """OBS's text source on Linux and macOS, on Windows."""
-
-NOT_FOUND = 600
-"""obs-websocket's RequestStatus ResourceNotFound."""
 
 ART_HEIGHT_PX = 512
 """SVG art is given to OBS as a PNG of this height: OBS 29's image source draws an SVG only at
@@ -49,11 +46,13 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Waits between reconnection attempts; the last repeats."""
 
 SCENE_CHECK_S = 1.0
-"""How often the current scene is looked up again (the user may switch scenes)."""
+"""How often the current scene and its sources are looked up again (the user may switch
+scenes, remove a source)."""
 
 CLOSE_TIMEOUT_S = 3.0
+"""How long close() waits for the thread, before and after cutting a request short."""
 FINAL_TIMEOUT_S = 0.5
-"""How long hiding the sources at the end of a run waits for OBS."""
+"""How long each request of the last update and of hiding the sources waits for OBS."""
 
 TEXT_SETTINGS = {"text": "", "font": {"face": "Sans", "size": 48}, "outline": True}
 """A created text source's look: large, outlined, readable over any video."""
@@ -69,9 +68,7 @@ class ObsConfig:
     password: str | None = None
 
     def __post_init__(self):
-        if not self.url.startswith(("ws://", "wss://")):
-            raise PoseRecError(f"--obs {self.url}: not a ws://HOST:PORT address (OBS shows it "
-                               "in Tools > WebSocket Server Settings)")
+        check_url(self.url)
 
 
 def canvas_transform(pose, canvas: tuple[int, int]) -> dict:
@@ -113,54 +110,72 @@ class ArtFiles:
 
 class ObsScene:
     """The two PoseRec sources in OBS's current scene, over one connection: ensure() finds or
-    creates them, show() updates what changed."""
+    creates them, show() updates what changed. Every request waits at most `timeout` s."""
 
-    def __init__(self, client: ObsClient, art: ArtFiles):
+    def __init__(self, client: ObsClient, art: ArtFiles, timeout: float = REQUEST_TIMEOUT_S):
         self.client = client
+        self.timeout = timeout
         self._art = art
         self.scene: str | None = None
         self.canvas: tuple[int, int] = (0, 0)
         self._items: dict[str, int] = {}
         self._shown: dict[str, object] = {}
 
-    def ensure(self) -> None:
-        """Look up the current scene and canvas, find or create both sources in it."""
-        request = self.client.request
-        scene = request("GetCurrentProgramScene")["currentProgramSceneName"]
-        video = request("GetVideoSettings")
-        self.canvas = (video["baseWidth"], video["baseHeight"])
-        if scene == self.scene and self._items:
-            return
-        kinds = request("GetInputKindList")["inputKinds"]
-        text_kind = next((kind for kind in TEXT_KINDS if kind in kinds), None)
-        if text_kind is None:
-            raise ObsUnavailable(f"OBS offers no text source ({', '.join(TEXT_KINDS)})")
-        self._items = {IMAGE_SOURCE: self._item(scene, IMAGE_SOURCE, "image_source", {}),
-                       TEXT_SOURCE: self._item(scene, TEXT_SOURCE, text_kind, TEXT_SETTINGS,
-                                               TEXT_PLACE)}
-        self.scene = scene
-        self._shown = {}
-        self._enable(TEXT_SOURCE, True)
+    def _request(self, request_type: str, data: dict | None = None) -> dict:
+        return self.client.request(request_type, data, self.timeout)
 
-    def _item(self, scene: str, name: str, kind: str, settings: dict,
-              place: dict | None = None) -> int:
-        """The scene item of input `name` in `scene`: found, added (the input exists elsewhere),
-        or created with the input (settings) and put at `place` (a transform)."""
-        request = self.client.request
-        try:
-            return request("GetSceneItemId", {"sceneName": scene, "sourceName": name})["sceneItemId"]
-        except ObsRequestFailed as exc:
-            if exc.code != NOT_FOUND:
-                raise
-        inputs = {i["inputName"] for i in request("GetInputList")["inputs"]}
-        if name in inputs:
-            return request("CreateSceneItem", {"sceneName": scene, "sourceName": name})["sceneItemId"]
-        item = request("CreateInput", {"sceneName": scene, "inputName": name, "inputKind": kind,
-                                       "inputSettings": settings})["sceneItemId"]
-        if place is not None:
-            request("SetSceneItemTransform", {"sceneName": scene, "sceneItemId": item,
-                                              "sceneItemTransform": place})
+    def ensure(self) -> tuple[str, ...]:
+        """Look up the current scene and canvas, find both sources in it and put back what is
+        missing (a scene switched to, a source the user removed); the names put back."""
+        scene = self._request("GetCurrentProgramScene")["currentProgramSceneName"]
+        video = self._request("GetVideoSettings")
+        self.canvas = (video["baseWidth"], video["baseHeight"])
+        listed = {item["sourceName"]: item["sceneItemId"] for item in
+                  self._request("GetSceneItemList", {"sceneName": scene})["sceneItems"]}
+        missing = tuple(name for name in (IMAGE_SOURCE, TEXT_SOURCE) if name not in listed)
+        for name in missing:
+            listed[name] = self._add(scene, name)
+        items = {name: listed[name] for name in (IMAGE_SOURCE, TEXT_SOURCE)}
+        if (scene, items) != (self.scene, self._items):
+            self.scene, self._items, self._shown = scene, items, {}
+            self._enable(TEXT_SOURCE, True)
+        return missing
+
+    def _add(self, scene: str, name: str) -> int:
+        """A new scene item of input `name` in `scene`: the input itself when it exists, else a
+        new one (the text source put at TEXT_PLACE)."""
+        if name in self._input_names():
+            try:
+                return self._request("CreateSceneItem",
+                                     {"sceneName": scene, "sourceName": name})["sceneItemId"]
+            except ObsRequestFailed:
+                # A removed input lives on while a scene OBS does not draw still holds it (OBS
+                # drops such items when it draws their scene): draw every scene once.
+                self._draw_every_scene()
+                if name in self._input_names():
+                    raise
+        if name == IMAGE_SOURCE:
+            kind, settings = "image_source", {}
+        else:
+            kinds = self._request("GetInputKindList")["inputKinds"]
+            kind = next((kind for kind in TEXT_KINDS if kind in kinds), None)
+            if kind is None:
+                raise ObsUnavailable(f"OBS offers no text source ({', '.join(TEXT_KINDS)})")
+            settings = TEXT_SETTINGS
+        item = self._request("CreateInput", {"sceneName": scene, "inputName": name, "inputKind":
+                                             kind, "inputSettings": settings})["sceneItemId"]
+        if name == TEXT_SOURCE:
+            self._request("SetSceneItemTransform", {"sceneName": scene, "sceneItemId": item,
+                                                    "sceneItemTransform": TEXT_PLACE})
         return item
+
+    def _input_names(self) -> set[str]:
+        return {i["inputName"] for i in self._request("GetInputList")["inputs"]}
+
+    def _draw_every_scene(self) -> None:
+        for scene in self._request("GetSceneList")["scenes"]:
+            self._request("GetSourceScreenshot", {"sourceName": scene["sceneName"],
+                                                  "imageFormat": "png", "imageWidth": 8})
 
     def show(self, pose, names: tuple[str, ...]) -> None:
         """Put the art of `pose` (an EffectPose, or None: hidden) in place and the names in the
@@ -173,25 +188,24 @@ class ObsScene:
             if pose.name != self._shown.get("art"):
                 self._set_input(IMAGE_SOURCE, {"file": str(self._art.path(pose.name))})
                 self._shown["art"] = pose.name
-            self.client.request("SetSceneItemTransform", {
+            self._request("SetSceneItemTransform", {
                 "sceneName": self.scene, "sceneItemId": self._items[IMAGE_SOURCE],
                 "sceneItemTransform": canvas_transform(pose, self.canvas)})
         if visible != self._shown.get(IMAGE_SOURCE):
             self._enable(IMAGE_SOURCE, visible)
 
-    def hide(self, timeout: float) -> None:
+    def hide(self) -> None:
         """Hide both sources."""
         for name in self._items:
-            self._enable(name, False, timeout)
+            self._enable(name, False)
 
-    def _enable(self, name: str, enabled: bool, timeout: float = REQUEST_TIMEOUT_S) -> None:
-        self.client.request("SetSceneItemEnabled", {
-            "sceneName": self.scene, "sceneItemId": self._items[name],
-            "sceneItemEnabled": enabled}, timeout)
+    def _enable(self, name: str, enabled: bool) -> None:
+        self._request("SetSceneItemEnabled", {"sceneName": self.scene, "sceneItemEnabled":
+                                              enabled, "sceneItemId": self._items[name]})
         self._shown[name] = enabled
 
     def _set_input(self, name: str, settings: dict) -> None:
-        self.client.request("SetInputSettings", {"inputName": name, "inputSettings": settings})
+        self._request("SetInputSettings", {"inputName": name, "inputSettings": settings})
 
 
 @dataclass(frozen=True)
@@ -221,8 +235,7 @@ class ObsControlWorker(Worker):
         self._art = art
         self._frame_size = frame_size
         self._log = log
-        self.updates = 0
-        self.reconnects = 0
+        self.updates, self.reconnects = 0, 0
 
     def run(self) -> None:
         """Update OBS until stop(); on a lost connection, reconnect and carry on."""
@@ -238,14 +251,14 @@ class ObsControlWorker(Worker):
                 except ObsUnavailable:
                     continue
                 self.reconnects += 1
-                print(f"poserec live: OBS at {self._config.url} is back; updating it again",
-                      file=self._log, flush=True)
+                self._say(f"OBS at {self._config.url} is back; updating it again")
                 scene, attempt = None, 0
             state = self._states.get(POLL_S)
             try:
                 if scene is None or time.monotonic() - checked > SCENE_CHECK_S:
                     scene = scene or ObsScene(self._client, self._art)
-                    scene.ensure()
+                    for name in scene.ensure():
+                        self._say(f"OBS: put \"{name}\" into scene \"{scene.scene}\"")
                     checked = time.monotonic()
                 if state is not None:
                     scene.show(self._pose(state), state.names)
@@ -254,11 +267,10 @@ class ObsControlWorker(Worker):
                 self._drop_client()
                 if self.stopping:
                     break
-                print(f"poserec live: {exc}; the run goes on, reconnecting", file=self._log,
-                      flush=True)
+                self._say(f"{exc}; the run goes on, reconnecting")
             except ObsRequestFailed as exc:
                 if not refused:
-                    print(f"poserec live: {exc}; trying again", file=self._log, flush=True)
+                    self._say(f"{exc}; trying again")
                 refused, scene = True, None  # a source or the scene went away: find them again
                 self._stop_event.wait(BACKOFF_S[0])
                 continue
@@ -267,14 +279,19 @@ class ObsControlWorker(Worker):
             self._finish(scene)
         self._drop_client()
 
+    def _say(self, line: str) -> None:
+        print(f"poserec live: {line}", file=self._log, flush=True)
+
     def _finish(self, scene: ObsScene) -> None:
-        """Send the last state, then hide both sources (PoseRec is no longer driving them)."""
+        """Send the last state, then hide both sources (PoseRec is no longer driving them),
+        each request waiting at most FINAL_TIMEOUT_S."""
         state = self._states.get(0)
+        scene.timeout = FINAL_TIMEOUT_S
         try:
             if state is not None:
                 scene.show(self._pose(state), state.names)
                 self.updates += 1
-            scene.hide(FINAL_TIMEOUT_S)
+            scene.hide()
         except (ObsUnavailable, ObsRequestFailed):
             pass  # OBS is gone or slow: the sources stay as they were
 
@@ -282,10 +299,9 @@ class ObsControlWorker(Worker):
         """The selected effect's EffectPose on this frame (mirrored with `--mirror`); None
         (hidden) without one, and for background effects, which belong behind the person (as
         on /ar)."""
-        frame, catalog = state.frame, self._poser.catalog
+        frame, catalog, selected = state.frame, self._poser.catalog, state.selected
         size = (frame.image.shape[1], frame.image.shape[0]) if frame.image is not None \
             else self._frame_size
-        selected = state.selected
         if size is None or (selected in catalog and catalog[selected].anchor is Anchor.BACKGROUND):
             return None
         pose = self._poser.update(selected, frame.landmarks, size, frame.t_capture_ns)
@@ -311,20 +327,20 @@ class ObsControlSink:
 
     def __init__(self, config: ObsConfig, poser, art: ArtFiles,
                  frame_size: tuple[int, int] | None, log: TextIO | None = None,
-                 mirror: bool = False):
+                 mirror: bool = False, choice: EffectChoice | None = None):
         self._config = config
         self._mirror = mirror
+        self._choice = choice or EffectChoice()
         self._poser = poser
         self._art = art
         self._frame_size = frame_size
         self._log = log or sys.stderr
         self._states = LatestWinsSlot()
-        self._selected: str | None = None
+        self._recommendation: Recommendation | None = None
         self._names: tuple[str, ...] = ()
         self._frame: PoseFrame | None = None
         self._worker: ObsControlWorker | None = None
-        self._failure = None
-        self._failure_raised = False
+        self._failure, self._failure_raised = None, False
 
     def open(self) -> None:
         """Connect, find or create the sources, start the thread."""
@@ -348,14 +364,15 @@ class ObsControlSink:
             self._failure_raised = True
             raise self._failure.error
         if isinstance(message, Recommendation):
-            self._selected = message.effects[0].name if message.effects else None
+            self._recommendation = message
             self._names = tuple(effect.name for effect in message.effects)
         elif isinstance(message, PoseFrame):
             self._frame = message
         else:
             return
         if self._frame is not None:
-            self._states.put(_State(self._frame, self._selected, self._names), None)
+            selected = self._choice.effect(self._recommendation)  # the window's pick
+            self._states.put(_State(self._frame, selected, self._names), None)
 
     @property
     def skipped(self) -> int:
@@ -363,8 +380,8 @@ class ObsControlSink:
         return self._states.dropped
 
     def close(self) -> None:
-        """End the thread (it sends the last state, then hides both sources; a request to a
-        frozen OBS is cut short), print the counts."""
+        """End the thread (it sends the last state, hides both sources; a frozen OBS is cut
+        short, and after 2 * CLOSE_TIMEOUT_S the daemon thread is left), print the counts."""
         worker = self._worker
         if worker is None:
             return
@@ -372,8 +389,8 @@ class ObsControlSink:
         if not worker.join(CLOSE_TIMEOUT_S):
             worker.abort()
             if not worker.join(CLOSE_TIMEOUT_S):
-                raise TimeoutError(f"the OBS control thread did not end within "
-                                   f"{2 * CLOSE_TIMEOUT_S:g} s")
+                print(f"poserec live: OBS at {self._config.url} does not answer; the PoseRec "
+                      "sources stay as they are", file=self._log, flush=True)
         print(f"poserec live: OBS: {worker.updates} updates sent, {self.skipped} skipped "
               f"(newest wins), {worker.reconnects} reconnections", file=self._log, flush=True)
         if self._failure is not None and not self._failure_raised:
