@@ -18,10 +18,12 @@ At the release's T=10 (`step_network`) activations stay in one step-major layout
 N*M, stride*C), for the whole network: the graph product, the Toom-Cook evaluation and
 interpolation and the residual are each one product over the whole batch, biases are added by
 the products themselves (addmm / baddbmm, a column of ones for the first block's residual
-shift) and nothing is copied between blocks. Other window lengths run dense blocks in a
-position-major (N*M, V, T, C) layout. Batches run in chunks whose outputs are preallocated per
-thread and chunk size. Operators are cast to float32 once per T and cached; the result matches
-the eager `PoseEncoder` within 1e-5 on the published sample (tests/test_fast_encoder.py).
+shift) and nothing is copied between blocks; one window runs the same products through
+`single_window`, whose buffers and views are made once per thread. Other window lengths run
+dense blocks in a position-major (N*M, V, T, C) layout. Batches run in chunks whose outputs are
+preallocated per thread and chunk size. Operators are cast to float32 once per T and cached;
+the result matches the eager `PoseEncoder` within 1e-5 on the published sample
+(tests/test_fast_encoder.py).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from torch import nn
 
 from .encoder import TEMPORAL_KERNEL, PoseEncoder
 from .middle_product import MiddleProductPlan, middle_product_plan
+from .single_window import SingleWindow
 from .step_network import StepNetwork, Workspace, activate, folded_scale
 
 _PADDING = TEMPORAL_KERNEL // 2
@@ -192,6 +195,8 @@ class _Operators:
                            for i in range(len(encoder.blocks)))
         # fc over the mean of the (T', V) positions: fold the 1/(T'V) into fc's weight.
         self.head_weight = f32(encoder.fc_weight / (chain[-1] * encoder.landmarks))
+        self.single = SingleWindow(self.network, self.head_weight, encoder.fc_bias,
+                                   encoder.in_scale, encoder.in_shift, frames) if steps else None
 
 
 class FastEncoder:
@@ -252,6 +257,8 @@ class FastEncoder:
         if ops is None:
             self.prepare(frames)
             ops = self._operators[frames]
+        if n * m == 1 and ops.single is not None:
+            return ops.single(x[0, :, :, :, 0], self._single_buffers(frames, ops))
         out = torch.empty((n, ops.head_weight.shape[1]), device=x.device)
         for start in range(0, n, self.CHUNK_WINDOWS):
             part = x[start:start + self.CHUNK_WINDOWS]
@@ -288,6 +295,15 @@ class FastEncoder:
         m = pooled.shape[1]
         pooled = pooled[:, 0] if m == 1 else pooled.sum(1)
         torch.addmm(self.fc_bias, pooled, ops.head_weight, alpha=1.0 / m, out=out)
+
+    def _single_buffers(self, frames: int, ops: _Operators):
+        """This thread's buffers for one window of `frames` frames."""
+        buffers = getattr(self._local, "single", None)
+        if buffers is None:
+            buffers = self._local.single = {}
+        if frames not in buffers:
+            buffers[frames] = ops.single.buffers()
+        return buffers[frames]
 
     def _workspace(self, frames: int, batch: int) -> Workspace:
         """This thread's preallocated outputs for (frames, batch)."""

@@ -54,6 +54,11 @@ def rankings_document(rankings: list[Ranking], top_k: int) -> dict:
                                         for n, r in enumerate(rankings)]}
 
 
+def _joined(batches: list[torch.Tensor]) -> np.ndarray:
+    """The batches' rows as one host array (no copy to join a single batch)."""
+    return (batches[0] if len(batches) == 1 else torch.cat(batches)).cpu().numpy()
+
+
 class Recommender:
     """Ranks a catalog of effects for pose windows (N, T, 33, 4) with an encoder on a device."""
 
@@ -83,12 +88,12 @@ class Recommender:
     @torch.inference_mode()
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """Raw encoder outputs (N, 256) float32 for windows (N, T, 33, 4)."""
-        return torch.cat([self._encode(b) for b in self._batches(windows)]).cpu().numpy()
+        return _joined([self._encode(b) for b in self._batches(windows)])
 
     @torch.inference_mode()
     def score(self, windows: np.ndarray) -> np.ndarray:
         """Scores (N, n_items) float32 of every item for each window."""
-        return torch.cat([self._score(b) for b in self._batches(windows)]).cpu().numpy()
+        return _joined([self._score(b) for b in self._batches(windows)])
 
     @torch.inference_mode()
     def recommend(self, windows: np.ndarray, top_k: int = 5) -> list[Ranking]:
