@@ -3,13 +3,15 @@
 A stream stands for a client at 30 FPS with stride 5: every 1/6 s it sends its newest window
 (one window of the published sample) over one transport: `http` (a JSON POST per window, kept-
 alive connection), `ws` (a WebSocket session at /stream, one binary message per window) or
-`grpc` (a gRPC session, poserec.PoseRec/Stream). Like `poserec live`, a stream that still waits
+`grpc` (a gRPC session, poserec.PoseRec/Stream) or `direct` (a WebSocket session straight to the
+replica's own server, `poserec serve --stream-port`, no proxy between). Like `poserec live`, a stream that still waits
 for its previous reply skips the tick (counted as `skipped`). Bounded: at most MAX_STREAMS
 streams and MAX_SECONDS seconds per step, and only loopback addresses are accepted.
 
     python benchmarks/ray_load_test.py                       # starts a local Ray + Serve
     python benchmarks/ray_load_test.py --transports ws --ingress haproxy --streams 64
     python benchmarks/ray_load_test.py --url http://127.0.0.1:8000/recommend --transports http
+    python benchmarks/ray_load_test.py --transports direct --streams 16 64 --batch-wait-ms 10
 
 Prints a Markdown table per transport and N: offered and served windows/s, skipped ticks,
 latency p50/p99 (send to reply), the batch sizes (requests per batch) the replies report, the CPU
@@ -38,7 +40,7 @@ import numpy as np
 from poserec_ray.serve_app import INGRESS_CHOICES, ServeConfig, ServeUrls, serving
 from realtime.engine import stream_protocol as protocol
 
-TRANSPORTS = ("http", "ws", "grpc")
+TRANSPORTS = ("http", "ws", "grpc", "direct")
 WINDOWS_PER_SECOND = 6.0
 """30 FPS with a window every 5 frames."""
 MAX_STREAMS = 1024
@@ -195,7 +197,8 @@ class _GrpcClient:
         await self.channel.close()
 
 
-CLIENTS = {"http": _HttpClient, "ws": _WebSocketClient, "grpc": _GrpcClient}
+CLIENTS = {"http": _HttpClient, "ws": _WebSocketClient, "grpc": _GrpcClient,
+           "direct": _WebSocketClient}
 
 
 def _batch_of(message: bytes) -> int:
@@ -310,11 +313,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _urls(url: str, grpc_url: str | None) -> ServeUrls:
+def _urls(url: str, grpc_url: str | None, direct_url: str | None) -> ServeUrls:
     """The URLs of a server started elsewhere, from its HTTP or WebSocket URL."""
     base = urlsplit(_loopback_url(url)).netloc
     return ServeUrls(f"http://{base}/recommend", f"ws://{base}/stream",
-                     grpc_url and _loopback_url(grpc_url))
+                     grpc_url and _loopback_url(grpc_url), direct_url and _loopback_url(direct_url))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running `poserec serve` on loopback (its http:// or "
                                       "ws:// URL; default: start one)")
     parser.add_argument("--grpc-url", help="with --url: its grpc://127.0.0.1:PORT")
+    parser.add_argument("--direct-url", help="with --url: its ws://127.0.0.1:STREAM_PORT/stream")
     parser.add_argument("--transports", nargs="+", choices=TRANSPORTS, default=list(TRANSPORTS))
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 8, 64, 256])
     parser.add_argument("--seconds", type=float, default=10.0, help="per step (default 10)")
@@ -333,21 +337,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not all(1 <= n <= MAX_STREAMS for n in args.streams) or not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"streams must be 1..{MAX_STREAMS} and seconds in (0, {MAX_SECONDS}]")
-    if args.url is None and args.grpc_url:
-        parser.error("--grpc-url goes with --url")
+    if args.url is None and (args.grpc_url or args.direct_url):
+        parser.error("--grpc-url and --direct-url go with --url")
     sample = _sample()
     if args.url:
-        server = nullcontext(_urls(args.url, args.grpc_url))
+        server = nullcontext(_urls(args.url, args.grpc_url, args.direct_url))
     else:
-        server = serving(ServeConfig(port=_free_port(), grpc_port=_free_port(), device="cpu",
+        server = serving(ServeConfig(port=_free_port(), grpc_port=_free_port(),
+                                     stream_port=_free_port(), device="cpu",
                                      replicas=args.replicas, batch_wait_ms=args.batch_wait_ms,
                                      ingress=args.ingress, max_sessions=MAX_STREAMS))
     results = []
     with server as urls:
         for transport in args.transports:
-            url = {"http": urls.http, "ws": urls.stream, "grpc": urls.grpc}[transport]
+            url = {"http": urls.http, "ws": urls.stream, "grpc": urls.grpc,
+                   "direct": urls.direct}[transport]
             if url is None:
-                parser.error(f"--transports {transport}: give the server's --grpc-url")
+                parser.error(f"--transports {transport}: give the server's --{transport}-url")
             results.extend(asyncio.run(_step(transport, url, sample, n, args.seconds,
                                              not args.url)) for n in args.streams)
     print(_table(results))

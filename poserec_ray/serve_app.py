@@ -4,14 +4,14 @@ Clients run MediaPipe on their own devices and send windows three ways, all to o
 ingress deployment: POST JSON to ROUTE (payload.py; one-off clients), or open a session, one
 long-lived connection with a binary message per window (realtime/engine/stream_protocol.py), as
 a WebSocket at STREAM_ROUTE or as the gRPC method poserec.PoseRec/Stream (grpc_service.py) when
-a gRPC port is set. Requests from every transport are batched together (`serve.batch`, sized in
-windows) and scored in one pass per window length, on CUDA when the cluster has a GPU (device
+a gRPC port is set, or straight to the replica's own WebSocket server (direct_stream.py: no proxy
+between, the cheapest per window) when a stream port is set. Requests from every transport are batched together (window_batcher.py: one queue per
+replica, sized in windows) and scored in one pass per window length, on CUDA when the cluster has a GPU (device
 auto). HTTP replies carry the batch they were scored in, as the headers X-PoseRec-Batch-Requests
 and X-PoseRec-Batch-Windows; session replies carry its request count. GET ROUTE answers the
 catalog's item names.
 """
 
-import asyncio
 import errno
 import logging
 import socket
@@ -31,11 +31,13 @@ from poserec_core.errors import PoseRecError
 from poserec_core.recommender import Ranking
 from poserec_core.scoring import top_k
 
+from .direct_stream import start_stream_server
 from .grpc_service import SERVICER_FUNCTION
 from .model_parts import ModelParts
 from .payload import PayloadError, ScoreRequest, parse_request, rankings_document
 from .ray_session import RaySettings, ray_session, require_resources
 from .stream_session import ClientGone, Scored, SessionAnswerer, SessionLimit
+from .window_batcher import WindowBatcher
 
 APP_NAME = "poserec"
 ROUTE = "/recommend"
@@ -58,9 +60,12 @@ class ServeConfig:
     max_batch_windows: int = 256
     """Most windows scored in one pass; also the most one request may carry."""
     max_sessions: int = 256
-    """Most sessions (WebSocket and gRPC together) one replica holds; more are refused."""
+    """Most sessions (every session transport together) one replica holds; more are refused."""
     grpc_port: int | None = None
     """Port of Ray Serve's gRPC proxy for the gRPC sessions; None: no gRPC."""
+    stream_port: int | None = None
+    """Port of the replicas' own WebSocket servers (shared by the replicas of a node) for
+    sessions without the proxy; None: none."""
     batch_wait_ms: float = 5.0
     """How long a batch waits for more requests after its first one."""
     ingress: str = "proxy"
@@ -71,11 +76,13 @@ class ServeConfig:
 
 @dataclass(frozen=True)
 class ServeUrls:
-    """Where a running application answers: HTTP JSON, WebSocket sessions, gRPC sessions."""
+    """Where a running application answers: HTTP JSON, WebSocket sessions through the proxy,
+    gRPC sessions, WebSocket sessions straight to the replicas."""
 
     http: str
     stream: str
     grpc: str | None
+    direct: str | None = None
 
 
 api = FastAPI(title="PoseRec")
@@ -93,16 +100,19 @@ async def _websocket_messages(websocket: WebSocket) -> AsyncIterator[bytes | Non
 @serve.deployment
 @serve.ingress(api)
 class PoseRecDeployment:
-    """A replica: HTTP JSON requests and binary sessions (WebSocket, gRPC), batched together."""
+    """A replica: HTTP JSON requests and binary sessions (WebSocket, gRPC, its own WebSocket
+    server), batched together."""
 
-    def __init__(self, parts: ModelParts, device: str, max_batch_windows: int,
-                 batch_wait_s: float, max_sessions: int):
+    async def __init__(self, parts: ModelParts, device: str, max_batch_windows: int,
+                       batch_wait_s: float, max_sessions: int,
+                       stream_address: tuple[str, int] | None = None):
         self.recommender = parts.recommender(device)
         self.max_windows = max_batch_windows
-        self.score_batch.set_max_batch_size(max_batch_windows)
-        self.score_batch.set_batch_wait_timeout_s(batch_wait_s)
+        self.score_batch = WindowBatcher(self._score, max_batch_windows, batch_wait_s)
         self.sessions = SessionLimit(max_sessions)
         self.answerer = SessionAnswerer(self.score_batch, self.recommender.catalog.names)
+        self.stream_server = None if stream_address is None else await start_stream_server(
+            *stream_address, STREAM_ROUTE, self.sessions, self.answerer)
 
     @api.api_route(ROUTE, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     async def recommend(self, request: Request) -> JSONResponse:
@@ -156,27 +166,26 @@ class PoseRecDeployment:
         finally:
             self.sessions.close()
 
-    @serve.batch(batch_size_fn=lambda requests: sum(len(r.windows) for r in requests))
-    async def score_batch(self, requests: list[ScoreRequest]) -> list[Scored]:
-        """Score every request of a batch, from any transport; the encoding runs off the event
-        loop."""
-        return await asyncio.to_thread(self._score, requests)
-
     def _score(self, requests: list[ScoreRequest]) -> list[Scored]:
-        """Score the windows of each window length in one pass; split back per request."""
+        """Score a batch of requests from any transport (in the batcher's worker thread): the
+        windows of each window length in one pass and one top-k (the largest asked), split back
+        per request."""
         windows = sum(len(r.windows) for r in requests)
         answers: list[Scored | None] = [None] * len(requests)
         for length in {r.windows.shape[1] for r in requests}:
             members = [n for n, r in enumerate(requests) if r.windows.shape[1] == length]
             scores = torch.from_numpy(self.recommender.score(
                 np.concatenate([requests[n].windows for n in members])))
+            items, values = (t.numpy() for t in top_k(scores, max(requests[n].top_k
+                                                                  for n in members)))
             start = 0
             for n in members:
-                mine = scores[start:start + len(requests[n].windows)]
-                items, values = (t.numpy() for t in top_k(mine, requests[n].top_k))
-                answers[n] = Scored(items, values, mine.numpy() if requests[n].with_scores else None,
+                mine = slice(start, start + len(requests[n].windows))
+                k = requests[n].top_k
+                answers[n] = Scored(items[mine, :k], values[mine, :k],
+                                    scores[mine].numpy() if requests[n].with_scores else None,
                                     len(requests), windows)
-                start += len(requests[n].windows)
+                start = mine.stop
         return answers
 
 
@@ -214,6 +223,8 @@ def serving(config: ServeConfig) -> Iterator[ServeUrls]:
         _require_free_port(config.host, config.port)
         if config.grpc_port is not None:
             _require_free_port(config.host, config.grpc_port, "--grpc-port")
+        if config.stream_port is not None:
+            _require_free_port(config.host, config.stream_port, "--stream-port")
     with ray_session(settings) as resources:
         gpus = replica_gpus(config.device, resources, config.replicas)
         require_resources(resources, config.replicas * REPLICA_CPUS, config.replicas * gpus,
@@ -229,14 +240,17 @@ def serving(config: ServeConfig) -> Iterator[ServeUrls]:
             max_ongoing_requests=config.max_sessions + config.max_batch_windows,
             ray_actor_options={"num_cpus": REPLICA_CPUS, "num_gpus": gpus},
         ).bind(parts, "cuda" if gpus else "cpu", config.max_batch_windows,
-               config.batch_wait_ms / 1000, config.max_sessions)
+               config.batch_wait_ms / 1000, config.max_sessions,
+               None if config.stream_port is None else (config.host, config.stream_port))
         serve.run(app, name=APP_NAME, route_prefix="/",
                   logging_config={"enable_access_log": False, "log_level": "WARNING"})
         base = f"{config.host}:{config.port}"
         try:
             yield ServeUrls(f"http://{base}{ROUTE}", f"ws://{base}{STREAM_ROUTE}",
                             None if config.grpc_port is None
-                            else f"grpc://{config.host}:{config.grpc_port}")
+                            else f"grpc://{config.host}:{config.grpc_port}",
+                            None if config.stream_port is None
+                            else f"ws://{config.host}:{config.stream_port}{STREAM_ROUTE}")
         finally:
             if settings.address:  # a local Ray's shutdown ends Serve, proxies and HAProxy at once
                 serve.delete(APP_NAME)

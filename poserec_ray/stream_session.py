@@ -115,7 +115,8 @@ class SessionAnswerer:
         left = asyncio.ensure_future(gone.wait())
         try:
             while (answer := await pending.get()) is not None:
-                await asyncio.wait((answer, left), return_when=asyncio.FIRST_COMPLETED)
+                if not answer.done():
+                    await asyncio.wait((answer, left), return_when=asyncio.FIRST_COMPLETED)
                 if gone.is_set():
                     answer.cancel()
                     break

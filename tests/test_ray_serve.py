@@ -40,16 +40,22 @@ def _free_port() -> int:
 
 
 class ServedUrls(NamedTuple):
-    """The URLs `poserec serve` prints: HTTP JSON, WebSocket sessions, gRPC sessions (or None)."""
+    """The URLs `poserec serve` prints: HTTP JSON, WebSocket sessions through the proxy, gRPC
+    sessions and WebSocket sessions straight to the replica (None when not served)."""
 
     http: str
     stream: str
     grpc: str | None
+    direct: str | None
 
 
 def _served_urls(line: str) -> ServedUrls:
-    found = {url.split(":")[0]: url for url in re.findall(r"(?:http|ws|grpc)://[^\s;,()]+", line)}
-    return ServedUrls(found["http"], found["ws"], found.get("grpc"))
+    found: dict[str, list[str]] = {}
+    for url in re.findall(r"(?:http|ws|grpc)://[^\s;,()]+", line):
+        found.setdefault(url.split(":")[0], []).append(url)
+    websockets = found["ws"] + [None]  # the proxy's route first, then the replica's own server
+    return ServedUrls(found["http"][0], websockets[0], found.get("grpc", [None])[0],
+                      websockets[1])
 
 
 @contextlib.contextmanager
@@ -287,9 +293,12 @@ def test_haproxy_ingress_is_refused_for_a_cluster(capsys, weights_dir):
     assert code == 2 and "start every node with RAY_SERVE_ENABLE_HA_PROXY=1" in err, err
 
 
-def test_serve_refuses_a_port_in_use(capsys, weights_dir):
+@pytest.mark.parametrize("option", ["--port", "--stream-port"])
+def test_serve_refuses_a_port_in_use(capsys, weights_dir, option):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        code, _, err = run_main(capsys, "serve", "--port", str(busy.getsockname()[1]))
-    assert code == 2 and "is in use; choose another port" in err, err
+        port = busy.getsockname()[1]
+        others = [] if option == "--port" else ["--port", str(_free_port())]
+        code, _, err = run_main(capsys, "serve", *others, option, str(port))
+    assert code == 2 and f"{option} {port} on 127.0.0.1 is in use; choose another port" in err, err

@@ -1,6 +1,7 @@
-"""`poserec serve` sessions (WebSocket /stream, gRPC Stream) on a local Ray: the reference
-rankings, `live --remote` through a session, bad messages answered, disconnects harmless, the
-session limit, batching across sessions."""
+"""`poserec serve` sessions (WebSocket /stream through the proxy, gRPC Stream, the replica's own
+WebSocket server) on a local Ray: the reference rankings, `live --remote` through a session, bad
+messages answered, disconnects harmless, the session limit, batching across sessions (the
+replica's window queue alone: test_window_batcher.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -24,7 +25,8 @@ pytestmark = [pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 MAX_SESSIONS = 6
-TRANSPORTS = ["ws", "grpc"]
+TRANSPORTS = ["ws", "grpc", "direct"]
+WEBSOCKETS = ["ws", "direct"]
 RECEIVE_TIMEOUT_S = 60
 RELEASE_TIMEOUT_S = 60
 """How long a closed session may hold its place on the replica."""
@@ -32,10 +34,12 @@ RELEASE_TIMEOUT_S = 60
 
 @pytest.fixture(scope="module")
 def urls(weights_dir, tmp_path_factory):
-    """The application with a gRPC port and a small session limit, for the whole module."""
+    """The application with a gRPC port, a stream port and a small session limit, for the whole
+    module."""
     with running_server(tmp_path_factory.mktemp("stream"), "--grpc-port", str(_free_port()),
-                        "--max-sessions", str(MAX_SESSIONS), "--batch-wait-ms", "20") as served:
-        yield {"ws": served.stream, "grpc": served.grpc}
+                        "--stream-port", str(_free_port()), "--max-sessions", str(MAX_SESSIONS),
+                        "--batch-wait-ms", "20") as served:
+        yield {"ws": served.stream, "grpc": served.grpc, "direct": served.direct}
 
 
 def _exchange(channel, message: bytes) -> protocol.Reply:
@@ -162,8 +166,9 @@ def test_bad_messages_are_answered_and_the_session_goes_on(urls, transport, samp
                                 reference_scores[3]), name
 
 
-def test_a_text_message_is_answered_and_the_session_goes_on(urls, sample_windows):
-    with held_sessions(urls["ws"], 1) as (channel,):
+@pytest.mark.parametrize("transport", WEBSOCKETS)
+def test_a_text_message_is_answered_and_the_session_goes_on(urls, transport, sample_windows):
+    with held_sessions(urls[transport], 1) as (channel,):
         channel._socket.send("hello")  # only the WebSocket has text messages
         reply = protocol.decode_reply(channel.receive())
         assert reply.kind == protocol.ERROR and "a text message" in reply.error
@@ -212,16 +217,17 @@ def test_a_client_leaving_mid_batch_costs_the_others_nothing(urls, transport, sa
 
 
 def test_sessions_over_the_limit_are_refused(capsys, urls, sample_windows):
-    """WebSocket and gRPC share the limit; the one over it gets a fatal ERROR and (WebSocket)
+    """Every transport shares the limit; the one over it gets a fatal ERROR and (WebSocket)
     close code 1013; `live --remote` says so in one line and exits 2."""
     with held_sessions(urls["ws"], MAX_SESSIONS):
-        extra = open_channel(urls["ws"], RECEIVE_TIMEOUT_S)
-        reply = protocol.decode_reply(extra.receive())
-        assert reply.kind == protocol.ERROR and reply.fatal
-        assert f"the server is full: it holds {MAX_SESSIONS} sessions" in reply.error
-        with pytest.raises(ConnectionClosedError) as closed:
-            extra.receive()
-        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1013, "session limit")
+        for transport in WEBSOCKETS:
+            extra = open_channel(urls[transport], RECEIVE_TIMEOUT_S)
+            reply = protocol.decode_reply(extra.receive())
+            assert reply.kind == protocol.ERROR and reply.fatal, transport
+            assert f"the server is full: it holds {MAX_SESSIONS} sessions" in reply.error
+            with pytest.raises(ConnectionClosedError) as closed:
+                extra.receive()
+            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1013, "session limit")
 
         extra = open_channel(urls["grpc"], RECEIVE_TIMEOUT_S)
         reply = protocol.decode_reply(extra.receive())
@@ -280,9 +286,16 @@ def test_stream_scorer_errors(url, message):
         StreamScorer(url.format(closed=_free_port()), timeout_s=2).load()
 
 
+def test_the_replicas_own_server_answers_only_its_route(urls):
+    other = urls["direct"].replace("/stream", "/recommend")
+    with pytest.raises(PoseRecError, match="cannot open a session.*HTTP 404"):
+        StreamScorer(other, timeout_s=RECEIVE_TIMEOUT_S).load()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--max-sessions", "0"], "below the minimum 1"),
     (["--grpc-port", "0"], "0 is outside [1, 65535]"),
+    (["--stream-port", "70000"], "70000 is outside [1, 65535]"),
 ])
 def test_serve_session_option_errors(capsys, args, message):
     code, _, err = run_main(capsys, "serve", *args)
@@ -361,3 +374,4 @@ def test_a_session_whose_client_left_cancels_its_unsent_answers(sample_windows):
 
     assert _answer_all(score, messages) == []
     assert len(started) == 5 and len(cancelled) == 5
+
