@@ -160,7 +160,9 @@ class _WebSocketClient:
         self.session, self.url, self.messages, self.socket = session, url, sample.messages, None
 
     async def open(self) -> None:
-        self.socket = await self.session.ws_connect(self.url, compress=0, autoping=False)
+        # autoping answers the server's keep-alive pings (websockets and uvicorn ping every 20 s);
+        # without it receive_bytes() meets a PING and the window counts as an error
+        self.socket = await self.session.ws_connect(self.url, compress=0, autoping=True)
 
     async def ask(self, n: int) -> int:
         await self.socket.send_bytes(self.messages[n])

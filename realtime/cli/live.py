@@ -98,8 +98,9 @@ def add_parser(sub) -> None:
                         help="weights directory (default: $POSEREC_WEIGHTS_DIR or installed)")
     parser.add_argument("--remote", metavar="URL",
                         help="score windows on a `poserec serve` application at URL instead of "
-                             "locally: a session at ws://HOST:8000/stream or grpc://HOST:PORT, "
-                             "or HTTP JSON at http://HOST:8000/recommend")
+                             "locally: a session at ws://HOST:STREAM_PORT/stream (serve "
+                             "--stream-port), ws://HOST:8000/stream or grpc://HOST:PORT, or HTTP "
+                             "JSON at http://HOST:8000/recommend")
     parser.add_argument("--torch-threads", type=int_at_least(1), metavar="N",
                         help="CPU threads for the encoder (default: 1 when MediaPipe runs on the "
                              "same CPU, leaving it the other cores; else torch's default)")
