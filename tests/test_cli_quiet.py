@@ -145,14 +145,16 @@ def test_live_on_a_real_video_hides_mediapipe_unless_verbose(weights_dir, person
                          "--fps", "0", "--device", "cpu", *(["--verbose"] if verbose else []))
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
-    ours = [line for line in lines if line.startswith("poserec live: ")]  # MediaPipe's own
-    assert ours[0].startswith(f"poserec live: source video {person_video}")  # may come first
-    assert ours[-1].startswith("poserec live: 20 frames read")
+    # with --verbose MediaPipe writes to the same descriptor from its own threads: its lines
+    # may come first or share a line with ours, so only the order of our own two is checked
+    source, summary = f"poserec live: source video {person_video}", "poserec live: 20 frames read"
+    assert -1 < result.stderr.find(source) < result.stderr.find(summary)
     shown = [mark for mark in NATIVE_MARKS if mark in result.stderr]
     if verbose:
         assert shown == list(NATIVE_MARKS)
     else:
         assert shown == [] and all(line.startswith("poserec live: ") for line in lines)
+        assert lines[0].startswith(source) and lines[-1].startswith(summary)
     assert len(result.stdout.splitlines()) == 3  # windows ending at 9, 14, 19
 
 
