@@ -16,12 +16,11 @@ T they compose, in float64 at load time, into:
 
 At the release's T=10 (`step_network`) activations stay in one step-major layout, (steps, V,
 N*M, stride*C), for the whole network: the graph product, the Toom-Cook evaluation and
-interpolation and the residual are each one product over the whole batch, biases are added by
-the products themselves (addmm / baddbmm, a column of ones for the first block's residual
-shift) and nothing is copied between blocks; one window runs the same products through
-`single_window`, whose buffers and views are made once per thread. Other window lengths run
-dense blocks in a position-major (N*M, V, T, C) layout. Batches run in chunks whose outputs are
-preallocated per thread and chunk size. Operators are cast to float32 once per T and cached;
+interpolation and the residual are each one product over the whole batch, biases are added
+broadcast over the batch and nothing is copied between blocks; one window runs the same
+products through `single_window`, whose buffers and views are made once per thread. Other
+window lengths run dense blocks in a position-major (N*M, V, T, C) layout. Batches run in chunks whose outputs are preallocated once
+per thread for every chunk size. Operators are cast to float32 once per T and cached;
 the result matches the eager `PoseEncoder` within 1e-5 on the published sample
 (tests/test_fast_encoder.py).
 """
@@ -184,13 +183,11 @@ class _Operators:
         for weights in encoder.blocks:
             chain.append(output_frames(chain[-1], weights.stride))
         n = encoder.plan.frames
-        steps = all(chain[i] == n * w.stride and chain[i + 1] == n
-                    for i, w in enumerate(encoder.blocks) if i > 0)
+        steps = chain[1] == frames and all(chain[i] == n * w.stride and chain[i + 1] == n
+                                           for i, w in enumerate(encoder.blocks) if i > 0)
         self.network = StepNetwork(encoder.blocks, frames, encoder.plan, f32) if steps else None
         self.dense = None if steps else [_BlockOperator(w, t, encoder.device)
                                          for w, t in zip(encoder.blocks, chain)]
-        # The step network's input row: (t, c) columns, then the column of ones.
-        self.input_fill = f32(torch.eye(frames * encoder.blocks[0].in_channels + 1)[-1])
         self.paths = tuple("middle product" if steps and i > 0 else "dense"
                            for i in range(len(encoder.blocks)))
         # fc over the mean of the (T', V) positions: fold the 1/(T'V) into fc's weight.
@@ -205,13 +202,13 @@ class FastEncoder:
     Build it from an eval-mode PoseEncoder (its weights are read once). Operators for a window
     length are built on first use and cached (`prepare(T)` builds them ahead); two threads that
     race on a new T both build the same operators, and one of them is kept. Batches run in
-    chunks of at most CHUNK_WINDOWS windows, each into outputs preallocated per thread and
-    chunk size (a few sizes kept), so that a call allocates only its result.
+    chunks of at most CHUNK_WINDOWS windows, each into outputs preallocated per thread (shared by
+    every chunk size, so batches of changing sizes reuse the same memory), so that a call
+    allocates only its result.
     """
 
     CHUNK_WINDOWS = 16
     """Windows per pass: the working set of a chunk stays in the CPU's caches."""
-    KEPT_WORKSPACES = 4
 
     def __init__(self, encoder: PoseEncoder):
         if encoder.training:
@@ -271,10 +268,10 @@ class FastEncoder:
 
     def _steps(self, x: torch.Tensor, ops: _Operators, out: torch.Tensor) -> None:
         n, c, frames, v, m = x.shape
-        space = self._workspace(frames, n * m)
-        h = space.get("input", (v, n * m, frames * c + 1), ops.input_fill)
+        space = self._workspace(frames)
+        h = space.get("input", (v, n * m, frames * c))       # (t, c) columns
         torch.addcmul(self.in_shift, x.permute(3, 0, 4, 2, 1), self.in_scale,
-                      out=h[..., :-1].view(v, n, m, frames, c))
+                      out=h.view(v, n, m, frames, c))
         h = ops.network(h, space)                         # (n', V, N*M, C)
         pooled = torch.sum(h.view(-1, n * m * h.shape[-1]), 0,
                            out=space.get("pooled", (n * m * h.shape[-1],)))
@@ -305,14 +302,12 @@ class FastEncoder:
             buffers[frames] = ops.single.buffers()
         return buffers[frames]
 
-    def _workspace(self, frames: int, batch: int) -> Workspace:
-        """This thread's preallocated outputs for (frames, batch)."""
+    def _workspace(self, frames: int) -> Workspace:
+        """This thread's preallocated outputs for windows of `frames` frames (any batch)."""
         spaces = getattr(self._local, "spaces", None)
         if spaces is None:
             spaces = self._local.spaces = {}
-        space = spaces.get((frames, batch))
+        space = spaces.get(frames)
         if space is None:
-            if len(spaces) >= self.KEPT_WORKSPACES:
-                spaces.pop(next(iter(spaces)))
-            space = spaces[(frames, batch)] = Workspace(self.device)
+            space = spaces[frames] = Workspace(self.device)
         return space

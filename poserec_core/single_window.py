@@ -4,7 +4,7 @@ For a single window (N = M = 1) the encoder's time is its matrix products plus a
 torch call, and the views, slices and workspace look-ups around the products are calls too.
 `SingleWindow` builds, once per thread, every output buffer of a `StepNetwork` for one window
 together with every view the products read and write, so that a call is only the products and
-the in-place activations: 24 operator calls for the network and the head, with none of the
+the in-place activations: 25 operator calls for the network and the head, with none of the
 views, slices and workspace look-ups that `StepNetwork.__call__` makes on every call.
 """
 from __future__ import annotations
@@ -26,11 +26,10 @@ class _Buffers:
             return torch.empty(shape, device=device)
 
         n, v, rows = network.steps, landmarks, frames * channels
-        h = empty(v, rows + 1)
-        h[:, rows] = 1.0                                     # the residual shift's column
-        self.normalised = h[:, :rows].view(v, frames, channels)
+        h = empty(v, rows)
+        self.normalised = h.view(v, frames, channels)
         columns = network.first_dense.shape[2]
-        aggregated = empty(v, rows + 1)
+        aggregated = empty(v, rows)
         z = empty(n, v, columns)
         steps = [
             (torch.mm, (network.first_graph_t, h), aggregated),
@@ -40,7 +39,8 @@ class _Buffers:
         ]
         if network.first_scale is not None:
             steps.append((z.mul_, (network.first_scale,), None))
-        steps += [(torch.baddbmm, (z, h.expand(n, -1, -1), network.first_residual), z),
+        steps += [(torch.baddbmm, (z, network.step_frames(h), network.first_residual), z),
+                  (z.add_, (network.first_shift,), None),
                   (z.relu_, (), None)]
         x = z
         for block in network.rest:

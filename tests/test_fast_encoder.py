@@ -182,3 +182,15 @@ def test_threads_scoring_at_once_each_get_the_reference(recommender, sample_wind
         scores = list(pool.map(lambda r: recommender.score(sample_windows[r[0]:r[1]]), batches))
     for (start, stop), got in zip(batches, scores):
         assert np.abs(got - reference_scores[start:stop]).max() <= NEAR_TIE
+
+
+def test_batches_of_changing_sizes_share_buffers_and_get_the_reference(recommender,
+                                                                      sample_windows,
+                                                                      reference_scores):
+    # One thread, sizes growing and shrinking: each size's views lie over the same buffers.
+    starts = [(0, 16), (16, 19), (19, 36), (36, 37), (37, 46), (46, 62), (62, 64)]
+    for start, stop in starts:
+        got = recommender.score(sample_windows[start:stop])
+        assert np.abs(got - reference_scores[start:stop]).max() <= NEAR_TIE
+    space = recommender.encoder._workspace(10)
+    assert len(space._buffers) < len(space._views)
