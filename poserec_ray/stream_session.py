@@ -96,37 +96,49 @@ class SessionAnswerer:
         unscored). Any other failure of `messages` is raised here, after the answers before it."""
         pending: asyncio.Queue = asyncio.Queue()  # answers in order; None: no more messages
         slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        gone = asyncio.Event()
+        gone = False
+        awaited: list[asyncio.Future] = []            # the answer the writer waits for
         failures: list[Exception] = []
 
         async def read() -> None:
+            nonlocal gone
             try:
                 async for message in messages:
                     await slots.acquire()
                     pending.put_nowait(asyncio.ensure_future(self.answer(message)))
             except ClientGone:
-                gone.set()
+                gone = True
+                for answer in awaited:
+                    answer.cancel()
             except Exception as exc:  # noqa: BLE001 - raised by the writer below, in order
                 failures.append(exc)
             finally:
                 pending.put_nowait(None)
 
         reader = asyncio.ensure_future(read())
-        left = asyncio.ensure_future(gone.wait())
+        answer = None
         try:
-            while (answer := await pending.get()) is not None:
+            while (answer := await pending.get()) is not None and not gone:
                 if not answer.done():
-                    await asyncio.wait((answer, left), return_when=asyncio.FIRST_COMPLETED)
-                if gone.is_set():
-                    answer.cancel()
+                    awaited.append(answer)
+                    try:
+                        await answer
+                    except asyncio.CancelledError:
+                        if not gone:
+                            raise
+                    finally:
+                        awaited.clear()
+                if gone:
                     break
                 slots.release()
                 yield answer.result()
+                answer = None
             if failures:
                 raise failures[0]
         finally:
             reader.cancel()
-            left.cancel()
+            if answer is not None:
+                answer.cancel()
             while not pending.empty():
                 answer = pending.get_nowait()
                 if answer is not None:
