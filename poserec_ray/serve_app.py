@@ -119,7 +119,7 @@ class PoseRecDeployment:
         self.sessions = SessionLimit(max_sessions)
         self.answerer = SessionAnswerer(self.score_batch, self.recommender.catalog.names)
         self.stream_server = None if stream_address is None else await start_stream_server(
-            *stream_address, STREAM_ROUTE, self.sessions, self.answerer)
+            *stream_address, STREAM_ROUTE, self.sessions, self.answerer, self.score_batch.submit)
 
     @api.api_route(ROUTE, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     async def recommend(self, request: Request) -> JSONResponse:

@@ -1,8 +1,9 @@
 """A replica's side of the session transports: one binary message in, one answer out. No Ray here.
 
-The WebSocket route and the gRPC method of serve_app.py only move bytes; what a message means and
-how it is answered (stream_protocol.py), how many of a session's messages are answered at once and
-what happens when its client leaves live here, so that both transports answer alike.
+The WebSocket route and the gRPC method of serve_app.py and the replica's own server
+(direct_stream.py) only move bytes; what a message means and how it is answered
+(stream_protocol.py) live here, so that every transport answers alike, and for the first two how
+many of a session's messages are answered at once and what happens when its client leaves.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import AsyncIterator, Awaitable, Callable
 
 import numpy as np
 
-from realtime.engine.stream_protocol import (ProtocolError, decode_request, encode_catalog,
-                                             encode_error, encode_ranking)
+from realtime.engine.stream_protocol import (ProtocolError, WindowMessage, decode_request,
+                                             encode_catalog, encode_error, encode_ranking)
 
 from .payload import ScoreRequest
 
@@ -73,21 +74,45 @@ class SessionAnswerer:
         self.num_items = len(names)
         self.catalog = encode_catalog(names, MAX_STREAM_FRAMES)
 
-    async def answer(self, message: bytes | None) -> bytes:
-        """The reply to one message (None: a text message): a RANKING, the CATALOG, or an
-        ERROR that says what is wrong (the session goes on)."""
+    def parse(self, message: bytes | None) -> bytes | WindowMessage:
+        """A message (None: a text message) as the window to score, or its reply at once: the
+        CATALOG, or an ERROR that says what is wrong (the session goes on)."""
         if message is None:
             return encode_error(0, "a text message; the session takes binary messages")
         try:
             window = decode_request(message, self.num_items, MAX_STREAM_FRAMES)
         except ProtocolError as exc:
             return encode_error(exc.seq, str(exc))
-        if window is None:
-            return self.catalog
-        scored = await self.score(ScoreRequest(window.poses[None], window.top_k,
-                                               window.with_scores))
+        return self.catalog if window is None else window
+
+    @staticmethod
+    def request(window: WindowMessage) -> ScoreRequest:
+        """What the replica's batch scores for a window."""
+        return ScoreRequest(window.poses[None], window.top_k, window.with_scores)
+
+    @staticmethod
+    def ranking(window: WindowMessage, scored: Scored) -> bytes:
+        """The RANKING that answers a scored window."""
         return encode_ranking(window.seq, scored.items[0], scored.values[0], scored.batch_requests,
                               scored.scores[0] if window.with_scores else None)
+
+    @staticmethod
+    def failure(window: WindowMessage, exc: BaseException) -> bytes:
+        """The ERROR for a window the replica failed to score (the session goes on)."""
+        return encode_error(window.seq, f"the server could not score this window: "
+                                        f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+    async def answer(self, message: bytes | None) -> bytes:
+        """The reply to one message (None: a text message): a RANKING, the CATALOG, or an
+        ERROR that says what is wrong (the session goes on)."""
+        parsed = self.parse(message)
+        if isinstance(parsed, bytes):
+            return parsed
+        try:
+            scored = await self.score(self.request(parsed))
+        except Exception as exc:  # noqa: BLE001 - the client is told; the session goes on
+            return self.failure(parsed, exc)
+        return self.ranking(parsed, scored)
 
     async def answers(self, messages: AsyncIterator[bytes | None]) -> AsyncIterator[bytes]:
         """The answers to a session's messages, in their order. Up to MAX_IN_FLIGHT messages are

@@ -17,9 +17,9 @@ from .stream_session import Scored
 
 
 class WindowBatcher:
-    """`await batcher(request)` -> its Scored; `score` (called in a worker thread) scores a list
-    of requests at once. A request whose caller was cancelled before its batch left the queue is
-    dropped unscored. Use from one event loop."""
+    """`await batcher(request)` (or `batcher.submit(request)`, a future) -> its Scored; `score`
+    (called in a worker thread) scores a list of requests at once. A request whose caller was
+    cancelled before its batch left the queue is dropped unscored. Use from one event loop."""
 
     def __init__(self, score: Callable[[list[ScoreRequest]], list[Scored]], max_windows: int,
                  wait_s: float):
@@ -34,6 +34,11 @@ class WindowBatcher:
 
     async def __call__(self, request: ScoreRequest) -> Scored:
         """Queue one request; its share of the batch it was scored in."""
+        return await self.submit(request)
+
+    def submit(self, request: ScoreRequest) -> "asyncio.Future[Scored]":
+        """Queue one request (from the event loop's thread); the future of its share of the
+        batch. Cancel the future to take the request back while its batch has not left."""
         loop = asyncio.get_running_loop()
         if self._runner is None or self._runner.done():
             self._runner = loop.create_task(self._run())
@@ -43,7 +48,7 @@ class WindowBatcher:
         self._arrived.set()
         if self._windows >= self.max_windows:
             self._full.set()
-        return await future
+        return future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,4 +1,5 @@
-"""Scripts under benchmarks/: scoring_gaps.py and encoder_blocks.py print their figures; bad input exits 2."""
+"""Scripts under benchmarks/: scoring_gaps.py, encoder_blocks.py and stream_server_loop.py print
+their figures; bad input exits 2."""
 from __future__ import annotations
 
 import subprocess
@@ -48,3 +49,24 @@ def test_encoder_blocks_refuses_too_few_calls_in_one_line(weights_dir):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].endswith("--calls at least 8")
+
+
+STREAM_SERVER_LOOP = SCRIPT.with_name("stream_server_loop.py")
+
+
+def test_stream_server_loop_serves_every_window_and_prints_the_loop_cpu(weights_dir):
+    result = subprocess.run([sys.executable, str(STREAM_SERVER_LOOP), "--streams", "4",
+                             "--seconds", "2"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    row, cpu = result.stdout.splitlines()
+    fields = [f.strip() for f in row.strip("|").split("|")]
+    assert fields[:2] == ["direct", "4"] and float(fields[3]) > 0 and fields[5] == "0", row
+    assert cpu.startswith("event loop CPU: ") and float(cpu.split()[3]) > 0, cpu
+
+
+def test_stream_server_loop_refuses_bad_streams_in_one_line():
+    result = subprocess.run([sys.executable, str(STREAM_SERVER_LOOP), "--streams", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        "--streams must be 1..256, --seconds in (0, 600], --batch-wait-ms at least 0")
